@@ -1,0 +1,94 @@
+"""results.json: everything needed to trust, compare and regenerate one job's numbers."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import time
+from importlib import metadata
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+SCHEMA_VERSION = 1
+_PACKAGES = (
+    "ganctrl-bench", "torch", "torchvision", "pytorch-lightning", "hydra-core", "omegaconf",
+    "torchmetrics", "faiss-cpu", "faiss-gpu", "numpy", "scikit-learn", "wandb",
+)  # fmt: skip
+
+
+def versions() -> dict[str, str | None]:
+    found = {"python": platform.python_version()}
+    for package in _PACKAGES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[package] = metadata.version(package)
+    found["git_commit"] = _git_commit()
+    return found
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+            text=True, timeout=5, check=True,
+        )  # fmt: skip
+        return out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def hardware(device: torch.device) -> dict:
+    info = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def write_json_atomically(data: dict, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+class RunRecord:
+    """Collects one job's facts as it goes; `write()` may be called at any point, atomically."""
+
+    def __init__(self, output_dir: Path, cfg: DictConfig, run: dict, device: torch.device):
+        self.path = Path(output_dir) / "results.json"
+        self.started = time.perf_counter()
+        self.data = {
+            "schema": SCHEMA_VERSION,
+            "status": "running",
+            "run": {**run, "seed": cfg.seed},
+            "config": OmegaConf.to_container(cfg, resolve=True),
+            "versions": versions(),
+            "hardware": hardware(device),
+            "seconds": {},
+            "metrics": {},
+            "artifacts": {},
+        }
+
+    @contextlib.contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.data["seconds"][name] = round(time.perf_counter() - start, 3)
+
+    def write(self, status: str, error: str | None = None) -> None:
+        self.data["status"] = status
+        self.data["seconds"]["total"] = round(time.perf_counter() - self.started, 3)
+        if error is not None:
+            self.data["error"] = error
+        write_json_atomically(self.data, self.path)

@@ -1,0 +1,98 @@
+"""One job, top to bottom: the `ganctrl` command (docs/DESIGN.md, "The flow of one job")."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import hydra
+import torchvision
+from ganctrl.benchmarks import zoo
+from ganctrl.benchmarks.config import register_schema, validate
+from ganctrl.benchmarks.records import RunRecord
+from ganctrl.benchmarks.trainer import build_trainer, job_device
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import get_class, instantiate
+from omegaconf import DictConfig
+from pytorch_lightning import seed_everything
+
+log = logging.getLogger(__name__)
+
+
+def save_png_atomically(picture, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torchvision.utils.save_image(picture, tmp, format="png")
+    os.replace(tmp, path)
+
+
+def run(cfg: DictConfig) -> dict:
+    validate(cfg)
+    hydra_cfg = HydraConfig.get()
+    output_dir = Path(hydra_cfg.runtime.output_dir)
+    choices = hydra_cfg.runtime.choices
+    names = {group: choices.get(group) for group in ("method", "data", "generator", "trainer")}
+    names["experiment"] = choices.get("experiment")
+    device = job_device(cfg.trainer)
+    record = RunRecord(output_dir, cfg, names, device)
+    record.write("running")
+    try:
+        _run_stages(cfg, names, device, output_dir, record)
+    except BaseException as error:
+        record.write("failed", error=f"{type(error).__name__}: {error}")
+        raise
+    record.write("ok")
+    log.info("results: %s", record.path)
+    return record.data
+
+
+def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None:
+    seed_everything(cfg.seed, workers=True)
+    with record.stage("data"):
+        datamodule = instantiate(cfg.data)
+        datamodule.setup()
+
+    method_class = get_class(cfg.method._target_)
+    extra = {}
+    if method_class.needs_generator:
+        with record.stage("generator"):
+            entry = zoo.pretrained(
+                cfg.generator, cfg.data, datamodule, cfg.paths.cache,
+                label=f"{names['data']}-{names['generator']}",
+                make_trainer=lambda label: build_trainer(cfg.trainer, label),
+            )  # fmt: skip
+        record.data["generator"] = {"path": str(entry.path), "trained_here": entry.trained}
+        extra["generator"] = entry.generator.to(device)
+        seed_everything(cfg.seed, workers=True)  # the job's RNG must not depend on the zoo's
+
+    method = instantiate(cfg.method, **extra)
+    logger = instantiate(cfg.logger) if cfg.logger else False
+    if method.trains:
+        with record.stage("fit"):
+            build_trainer(cfg.trainer, f"fit {names['method']}", logger).fit(method, datamodule)
+        record.data["training"] = {"iterations": method.iteration}
+    method.to(device)
+    controls = method.controls()
+    record.data["run"]["control"] = type(controls).__name__
+
+    with record.stage("samples"):
+        grid_path = output_dir / "samples" / "grid.png"
+        save_png_atomically(controls.grid(seed=cfg.metrics.grid_seed), grid_path)
+    record.data["artifacts"]["grid"] = str(grid_path.relative_to(output_dir))
+    if logger and hasattr(logger, "log_image"):
+        logger.log_image(key="samples", images=[str(grid_path)])
+    if logger:
+        logger.finalize("success")
+
+
+register_schema()
+
+
+@hydra.main(version_base="1.3", config_path="pkg://ganctrl.conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    run(cfg)
+
+
+if __name__ == "__main__":
+    main()

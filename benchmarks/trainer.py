@@ -1,0 +1,89 @@
+"""Building the Lightning trainer of a job: device choice with fallbacks, and progress."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning import Callback, Trainer
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
+
+GPU_ACCELERATORS = ("gpu", "cuda")
+
+
+def resolved_trainer_settings(trainer_cfg: DictConfig) -> dict:
+    """The trainer config with GPU-only choices replaced when this machine cannot honour them."""
+    settings = OmegaConf.to_container(trainer_cfg, resolve=True)
+    accelerator = settings.get("accelerator", "auto")
+    if accelerator in GPU_ACCELERATORS and not torch.cuda.is_available():
+        log.warning(
+            "trainer.accelerator=%s but CUDA is not available: running on the CPU", accelerator
+        )
+        settings.update(accelerator="cpu", devices=1, strategy="auto")
+        accelerator = "cpu"
+    precision = str(settings.get("precision", "32-true"))
+    on_gpu = accelerator in GPU_ACCELERATORS or (
+        accelerator == "auto" and torch.cuda.is_available()
+    )
+    if precision.startswith("bf16") and not (on_gpu and torch.cuda.is_bf16_supported()):
+        fallback = "16-mixed" if on_gpu else "32-true"
+        log.warning("trainer.precision=%s is not supported here: using %s", precision, fallback)
+        settings["precision"] = fallback
+    return settings
+
+
+def job_device(trainer_cfg: DictConfig) -> torch.device:
+    """The device everything outside trainer.fit (zoo loading, sampling, metrics) runs on."""
+    accelerator = resolved_trainer_settings(trainer_cfg).get("accelerator", "auto")
+    use_cuda = accelerator in GPU_ACCELERATORS or (
+        accelerator == "auto" and torch.cuda.is_available()
+    )
+    return torch.device("cuda" if use_cuda else "cpu")
+
+
+class StepProgress(Callback):
+    """One bar over the method's own iteration budget, with its latest losses."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar = None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        interactive = sys.stderr.isatty()
+        self.bar = tqdm(
+            total=pl_module.steps,
+            desc=self.label,
+            unit="it",
+            dynamic_ncols=True,
+            mininterval=0.5 if interactive else 30.0,
+        )
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.bar.update(1)
+        if batch_idx % 25 == 0:
+            losses = {k: f"{float(v):.3f}" for k, v in trainer.progress_bar_metrics.items()}
+            self.bar.set_postfix(losses, refresh=False)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.bar.close()
+
+
+def build_trainer(trainer_cfg: DictConfig, label: str, logger=False) -> Trainer:
+    """A trainer that runs until the method spends its own budget (see ControlMethod)."""
+    settings = resolved_trainer_settings(trainer_cfg)
+    return instantiate(
+        settings,
+        logger=logger,
+        callbacks=[StepProgress(label)],
+        max_epochs=-1,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )

@@ -1,0 +1,1 @@
+"""ganctrl-bench: label-free GAN control methods on one harness."""

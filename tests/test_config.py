@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+from ganctrl.benchmarks.config import ConfigError, validate
+from hydra.errors import ConfigCompositionException
+
+CONF = Path(__file__).parents[1] / "conf"
+GROUPS = ["data", "generator", "method", "trainer", "logger", "metrics", "experiment"]
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "group,option", [(g, o) for g in GROUPS for o in options(g)], ids=lambda x: str(x)
+)
+def test_every_option_composes_and_validates(compose_cfg, group, option):
+    cfg = compose_cfg(f"{group}={option}")
+    validate(cfg)
+
+
+def test_every_group_has_options():
+    for group in GROUPS:
+        assert options(group), group
+
+
+@pytest.mark.parametrize("launcher", ["basic", "joblib", "slurm", "submitit_local"])
+def test_launchers_compose(compose_cfg, launcher):
+    compose_cfg(f"hydra/launcher={launcher}")
+
+
+def test_unknown_group_option_lists_the_choices(compose_cfg):
+    with pytest.raises(ConfigCompositionException) as error:
+        compose_cfg("data=mnsit")
+    assert "mnist_subset" in str(error.value) and "shapes" in str(error.value)
+
+
+def test_unknown_key_in_target_node_names_it_and_the_valid_keys(compose_cfg):
+    cfg = compose_cfg("+data.bach_size=3")
+    with pytest.raises(ConfigError, match=r"data\.bach_size.*valid keys:.*batch_size"):
+        validate(cfg)
+
+
+def test_unknown_key_without_plus_fails_at_compose(compose_cfg):
+    with pytest.raises(ConfigCompositionException, match="bach_size"):
+        compose_cfg("data.bach_size=3")
+
+
+def test_wrong_type_names_key_and_expected_type(compose_cfg):
+    cfg = compose_cfg("data.batch_size=many")
+    with pytest.raises(ConfigError, match=r"data\.batch_size: expected int, got 'many'"):
+        validate(cfg)
+
+
+def test_bad_literal_lists_the_valid_values(compose_cfg):
+    cfg = compose_cfg("generator.train.loss=wasserstein")
+    with pytest.raises(ConfigError, match=r"generator\.train\.loss.*'nonsaturating' \| 'hinge'"):
+        validate(cfg)
+
+
+def test_tuple_length_is_checked(compose_cfg):
+    cfg = compose_cfg("generator.train.betas=[0.5]")
+    with pytest.raises(ConfigError, match=r"generator\.train\.betas"):
+        validate(cfg)
+
+
+def test_root_schema_rejects_typos_and_bad_types(compose_cfg):
+    with pytest.raises(ConfigCompositionException, match="seedd"):
+        compose_cfg("seedd=1")
+    with pytest.raises(ConfigError, match="seedd: not a setting; valid top-level keys: .*seed"):
+        validate(compose_cfg("+seedd=1"))
+    with pytest.raises(ConfigCompositionException) as error:
+        compose_cfg("seed=abc")
+    assert "Value 'abc' of type 'str' could not be converted to Integer" in str(
+        error.value.__cause__
+    )
+
+
+def test_unimportable_target_is_named(compose_cfg):
+    cfg = compose_cfg("method._target_=ganctrl.methods.nope.Nope")
+    with pytest.raises(ConfigError, match=r"method\._target_: cannot import"):
+        validate(cfg)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import torch
+from ganctrl.data.mnist_subset import MNISTSubset
+from ganctrl.data.shapes import FACTOR_SIZES, NUM_IMAGES, Shapes, factors_of, render
+from ganctrl.data.torchvision_sets import CIFAR10, MNIST, DatasetMissingError
+
+
+def test_shapes_image_is_a_pure_function_of_its_index():
+    indices = np.array([0, 17, 12345, NUM_IMAGES - 1])
+    batch = render(indices)
+    again = render(indices[::-1])[::-1]
+    alone = np.concatenate([render(indices[i : i + 1]) for i in range(len(indices))])
+    assert np.array_equal(batch, again) and np.array_equal(batch, alone)
+
+
+def test_shapes_factor_decoding_covers_every_factor_range():
+    factors = factors_of(np.arange(NUM_IMAGES))
+    assert factors.shape == (NUM_IMAGES, len(FACTOR_SIZES))
+    assert factors.min(axis=0).tolist() == [0] * len(FACTOR_SIZES)
+    assert (factors.max(axis=0) + 1).tolist() == list(FACTOR_SIZES)
+    assert len(np.unique(factors, axis=0)) == NUM_IMAGES
+    with pytest.raises(IndexError):
+        factors_of(np.array([NUM_IMAGES]))
+
+
+def test_each_factor_changes_the_image():
+    base = np.array([1, 2, 3, 3, 3, 2, 1])
+    for f, size in enumerate(FACTOR_SIZES):
+        variants = np.repeat(base[None], size, axis=0)
+        variants[:, f] = np.arange(size)
+        images = render(np.ravel_multi_index(variants.T, FACTOR_SIZES))
+        flat = images.reshape(size, -1).astype(int)
+        assert len({row.tobytes() for row in flat}) == size, f"factor {f} has duplicate images"
+
+
+def test_shapes_datamodule_splits_are_disjoint_and_labelled():
+    dm = Shapes(n_train=300, n_test=100, batch_size=16)
+    train_idx, test_idx = dm.split_indices()
+    assert not set(train_idx) & set(test_idx)
+    assert dm.image_shape == (3, 32, 32)
+    images = dm.images("test")
+    assert images.min() >= -1 and images.max() <= 1
+    assert torch.equal(dm.labels("test"), dm.factors("test")[:, 0])
+    assert torch.equal(dm.images("train"), Shapes(n_train=300, n_test=100).images("train"))
+
+
+def test_mnist_subset_split_range_and_label_free_loader():
+    dm = MNISTSubset(batch_size=50)
+    dm.setup()
+    assert dm.image_shape == (1, 32, 32) and dm.num_classes == 10
+    assert len(dm.images("train")) == 4000 and len(dm.images("test")) == 1000
+    assert torch.bincount(dm.labels("test")).tolist() == [100] * 10
+    batch = next(iter(dm.train_dataloader()))
+    assert isinstance(batch, torch.Tensor) and batch.shape == (50, 1, 32, 32)
+    assert batch.min() >= -1 and batch.max() <= 1 and batch.dtype == torch.float32
+    with pytest.raises(KeyError, match="no ground-truth factors"):
+        dm.factors("test")
+    with pytest.raises(ValueError, match="split"):
+        dm.images("val")
+
+
+@pytest.mark.parametrize("cls", [MNIST, CIFAR10])
+def test_missing_torchvision_data_names_folder_and_flag(tmp_path, cls):
+    with pytest.raises(DatasetMissingError) as error:
+        cls(root=str(tmp_path / cls.name)).setup()
+    assert str(tmp_path / cls.name) in str(error.value)
+    assert "data.download=true" in str(error.value)

@@ -1,0 +1,74 @@
+"""The `ganctrl` command end to end, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
+TOP_KEYS = {"schema", "status", "run", "config", "versions", "hardware", "seconds", "metrics",
+            "artifacts", "generator"}  # fmt: skip
+
+
+def ganctrl(tmp_path: Path, *overrides: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GANCTRL_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+    return subprocess.run(
+        [GANCTRL, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=300, check=check,
+    )  # fmt: skip
+
+
+def results(tmp_path: Path) -> list[dict]:
+    paths = sorted((tmp_path / "outputs").rglob("results.json"), key=os.path.getmtime)
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def test_smoke_job_end_to_end_under_a_minute(tmp_path):
+    start = time.perf_counter()
+    ganctrl(tmp_path, "experiment=smoke")
+    assert time.perf_counter() - start < 60
+    (record,) = results(tmp_path)
+    assert TOP_KEYS <= set(record)
+    assert record["status"] == "ok" and record["schema"] == 1
+    assert record["run"] == {
+        "method": "unconditional", "data": "mnist_subset", "generator": "dcgan",
+        "trainer": "cpu", "experiment": "smoke", "seed": 0, "control": "Unconditional",
+    }  # fmt: skip
+    assert record["config"]["seed"] == 0 and record["config"]["generator"]["train"]["steps"] == 10
+    assert {"python", "torch", "pytorch-lightning", "hydra-core"} <= set(record["versions"])
+    assert record["hardware"]["device"] == "cpu"
+    assert {"data", "generator", "samples", "total"} <= set(record["seconds"])
+    assert record["generator"]["trained_here"] is True
+    run_dir = next((tmp_path / "outputs").rglob("results.json")).parent
+    assert (run_dir / record["artifacts"]["grid"]).stat().st_size > 0
+
+    ganctrl(tmp_path, "experiment=smoke", "seed=1")
+    assert results(tmp_path)[-1]["generator"]["trained_here"] is False  # the zoo's cache
+
+
+def test_bad_override_fails_before_any_work_naming_the_key(tmp_path):
+    run = ganctrl(tmp_path, "experiment=smoke", "+generator.net.widht=4", check=False)
+    assert run.returncode != 0
+    assert "generator.net.widht" in run.stderr and "valid keys" in run.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def test_failed_job_records_its_failure(tmp_path):
+    run = ganctrl(tmp_path, "experiment=smoke", "generator.checkpoint=/no/such.pt", check=False)
+    assert run.returncode != 0
+    (record,) = results(tmp_path)
+    assert record["status"] == "failed" and "/no/such.pt" in record["error"]
+
+
+@pytest.mark.slow
+def test_multirun_with_wandb_offline_writes_one_result_per_job(tmp_path):
+    ganctrl(tmp_path, "-m", "experiment=smoke", "logger=wandb", "data=mnist_subset,shapes",
+            "data.batch_size=16")  # fmt: skip
+    records = results(tmp_path)
+    assert sorted(r["run"]["data"] for r in records) == ["mnist_subset", "shapes"]
+    assert all(r["status"] == "ok" for r in records)
+    assert list((tmp_path / "outputs").rglob("wandb/offline-run-*"))

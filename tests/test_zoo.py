@@ -1,0 +1,81 @@
+import subprocess
+import sys
+
+import torch
+from ganctrl.benchmarks import zoo
+from ganctrl.benchmarks.trainer import build_trainer
+from hydra.utils import instantiate
+
+WORKER = """
+import sys
+from hydra import compose, initialize_config_module
+from hydra.utils import instantiate
+from ganctrl.benchmarks import zoo
+from ganctrl.benchmarks.config import register_schema
+from ganctrl.benchmarks.trainer import build_trainer
+register_schema()
+with initialize_config_module("ganctrl.conf", version_base="1.3"):
+    cfg = compose("config", overrides=["experiment=smoke", "generator.train.steps=150"])
+dm = instantiate(cfg.data)
+dm.setup()
+entry = zoo.pretrained(cfg.generator, cfg.data, dm, sys.argv[1], "test",
+                       lambda label: build_trainer(cfg.trainer, label))
+print("TRAINED" if entry.trained else "LOADED")
+"""
+
+
+def same_weights(a, b) -> bool:
+    a, b = a.state_dict(), b.state_dict()
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _pretrained(cfg, cache):
+    dm = instantiate(cfg.data)
+    dm.setup()
+    return zoo.pretrained(
+        cfg.generator, cfg.data, dm, cache, "test", lambda label: build_trainer(cfg.trainer, label)
+    )
+
+
+def test_zoo_trains_once_then_reuses(compose_cfg, tmp_path):
+    cfg = compose_cfg("experiment=smoke")
+    first = _pretrained(cfg, tmp_path)
+    assert first.trained and first.path.exists() and first.path.with_suffix(".png").exists()
+    second = _pretrained(cfg, tmp_path)
+    assert not second.trained and second.path == first.path
+    assert same_weights(first.generator, second.generator)
+    assert not any(p.requires_grad for p in second.generator.parameters())
+
+    other_seed = _pretrained(compose_cfg("experiment=smoke", "generator.seed=1"), tmp_path)
+    assert other_seed.trained and other_seed.path != first.path
+    # where data lives or how it loads does not change the key
+    assert not _pretrained(compose_cfg("experiment=smoke", "data.num_workers=0"), tmp_path).trained
+
+
+def test_zoo_training_is_reproducible_from_the_seed(compose_cfg, tmp_path):
+    cfg = compose_cfg("experiment=smoke")
+    a = _pretrained(cfg, tmp_path / "a").generator
+    assert same_weights(a, _pretrained(cfg, tmp_path / "b").generator)
+
+
+def test_two_processes_asking_for_one_key_train_it_once(tmp_path):
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outcomes = sorted(w.communicate(timeout=300)[0].strip().splitlines()[-1] for w in workers)
+    assert all(w.returncode == 0 for w in workers)
+    assert outcomes == ["LOADED", "TRAINED"]
+    assert len(list((tmp_path / "generators").glob("*.pt"))) == 1
+
+
+def test_user_checkpoint_is_loaded_with_weights_only(compose_cfg, tmp_path):
+    cfg = compose_cfg("experiment=smoke")
+    trained = _pretrained(cfg, tmp_path)
+    own = tmp_path / "mine.pt"
+    torch.save(trained.generator.state_dict(), own)
+    entry = _pretrained(compose_cfg("experiment=smoke", f"generator.checkpoint={own}"), tmp_path)
+    assert not entry.trained and entry.path == own
+    assert same_weights(entry.generator, trained.generator)
