@@ -14,6 +14,8 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from ganctrl.cache import atomic_path
+
 SCHEMA_VERSION = 1
 _PACKAGES = (
     "ganctrl-bench", "torch", "torchvision", "pytorch-lightning", "hydra-core", "omegaconf",
@@ -55,7 +57,7 @@ def hardware(device: torch.device) -> dict:
 
 
 def write_json_atomically(data: dict, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = atomic_path(path)
     tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
     os.replace(tmp, path)
 

@@ -8,7 +8,6 @@ own file is taken with `generator.checkpoint=PATH` (a state_dict, or a zoo file)
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -19,11 +18,12 @@ from pathlib import Path
 
 import torch
 import torchvision
-from filelock import FileLock
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning import seed_everything
 from torch import nn
+
+from ganctrl.cache import atomic_path, build_once, config_hash, load
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +48,7 @@ def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
     }
     gen = OmegaConf.to_container(generator_cfg, resolve=True)
     gen.pop("checkpoint", None)
-    text = json.dumps({"data": data, "generator": gen}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return config_hash({"data": data, "generator": gen})
 
 
 def _build(node: DictConfig, datamodule) -> nn.Module:
@@ -59,17 +58,6 @@ def _build(node: DictConfig, datamodule) -> nn.Module:
 
 def _frozen(generator: nn.Module) -> nn.Module:
     return generator.eval().requires_grad_(False)
-
-
-def _load_state(path: Path) -> dict:
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state.get("generator", state)
-
-
-def _save_atomically(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def pretrained(
@@ -87,25 +75,25 @@ def pretrained(
         path = Path(generator_cfg.checkpoint).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"generator.checkpoint={path} does not exist")
-        generator.load_state_dict(_load_state(path))
+        state = load(path)
+        generator.load_state_dict(state.get("generator", state))
         return ZooEntry(_frozen(generator), path, False, time.perf_counter() - start)
 
     name = f"{label}-s{generator_cfg.seed}-{zoo_key(data_cfg, generator_cfg)}"
     path = Path(cache_dir).expanduser() / "generators" / f"{name}.pt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    trained = False
-    with FileLock(str(path) + ".lock"):
-        if not path.exists():
-            log.info("zoo: training %s (none cached at %s)", name, path)
-            _train(generator_cfg, data_cfg, datamodule, path, name, make_trainer)
-            trained = True
-    generator.load_state_dict(_load_state(path))
+
+    def train() -> dict:
+        log.info("zoo: training %s (none cached at %s)", name, path)
+        return _train(generator_cfg, data_cfg, datamodule, path, name, make_trainer)
+
+    state, trained = build_once(path, train)
+    generator.load_state_dict(state["generator"])
     seconds = time.perf_counter() - start
     log.info("zoo: %s %s in %.1f s", "trained" if trained else "loaded", path.name, seconds)
     return ZooEntry(_frozen(generator), path, trained, seconds)
 
 
-def _train(generator_cfg, data_cfg, datamodule, path: Path, name: str, make_trainer) -> None:
+def _train(generator_cfg, data_cfg, datamodule, path: Path, name: str, make_trainer) -> dict:
     seed_everything(generator_cfg.seed, workers=True)
     generator = _build(generator_cfg.net, datamodule)
     discriminator = _build(generator_cfg.discriminator, datamodule)
@@ -120,9 +108,9 @@ def _train(generator_cfg, data_cfg, datamodule, path: Path, name: str, make_trai
         "seconds": time.perf_counter() - start,
         "torch": str(torch.__version__),
     }
+    picture = path.with_suffix(".png")
+    tmp = atomic_path(picture)
+    torchvision.utils.save_image(gan.controls().grid(seed=0), tmp, format="png")
+    os.replace(tmp, picture)
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
-    _save_atomically({"generator": state, "meta": meta}, path)
-    grid = gan.controls().grid(seed=0)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.png")
-    torchvision.utils.save_image(grid, tmp, format="png")
-    os.replace(tmp, path.with_suffix(".png"))
+    return {"generator": state, "meta": meta}
