@@ -47,8 +47,26 @@ class GeneratorConfig:
 
 @dataclass
 class MetricsConfig:
-    seed: int = 1234  # evaluation sampling seed, the same for every method
-    grid_seed: int = 0
+    """The metrics layer's protocol (docs/METRICS.md); one value per run, shared by all methods."""
+
+    seed: int = 1234  # evaluation sampling seed: the same latents and real subsets for every method
+    grid_seed: int = 0  # the latents behind samples/grid.png
+    n: int = 1000  # images per set for fidelity (generated, real test, real-train floor)
+    feature_net: str | None = None  # None: the data's default (mnist_lenet, shapes_factors, …)
+    feature_net_epochs: int | None = None  # None: the net's own recipe; smoke configs shrink it
+    feature_net_seed: int = 0
+    inception_weights: str | None = None  # local FID Inception weights (.pth)
+    is_splits: int = 10
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    pr_k: int = 3
+    dc_k: int = 5
+    per_cluster: int = 100  # generated samples per cluster for purity
+    top_clusters: int | None = None  # top-C purity; None: the number of classes
+    exemplars: int = 200  # real test exemplars for conditional accuracy
+    samples_per_exemplar: int = 10
+    neighbour_ks: list[int] = field(default_factory=lambda: [1, 2, 5])
+    batch_size: int = 500  # images per evaluation-net batch
 
 
 @dataclass

@@ -12,17 +12,20 @@ from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import register_schema, validate
 from ganctrl.benchmarks.records import RunRecord
 from ganctrl.benchmarks.trainer import build_trainer, job_device
+from ganctrl.metrics.evaluate import evaluate
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 from pytorch_lightning import seed_everything
+
+from ganctrl.cache import atomic_path
 
 log = logging.getLogger(__name__)
 
 
 def save_png_atomically(picture, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = atomic_path(path)
     torchvision.utils.save_image(picture, tmp, format="png")
     os.replace(tmp, path)
 
@@ -80,6 +83,13 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None
         grid_path = output_dir / "samples" / "grid.png"
         save_png_atomically(controls.grid(seed=cfg.metrics.grid_seed), grid_path)
     record.data["artifacts"]["grid"] = str(grid_path.relative_to(output_dir))
+
+    with record.stage("evaluate"):
+        evaluation = evaluate(controls, datamodule, cfg.metrics, cfg.paths.cache, device)
+    record.data["metrics"] = evaluation.pop("metrics")
+    record.data["evaluation"] = evaluation
+    if logger:
+        logger.log_metrics({f"eval/{k}": m["value"] for k, m in record.data["metrics"].items()})
     if logger and hasattr(logger, "log_image"):
         logger.log_image(key="samples", images=[str(grid_path)])
     if logger:

@@ -59,6 +59,12 @@ class ImageDataModule(LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self._tensors: dict[str, torch.Tensor] | None = None
+        # Records every subclass's constructor arguments too (Lightning walks the init frames).
+        self.save_hyperparameters(ignore=["batch_size", "num_workers", "root", "download"])
+
+    def identity(self) -> dict:
+        """What decides the images and labels: a cache key part (not where or how they load)."""
+        return {"name": self.name, **dict(self.hparams)}
 
     def _load(self) -> dict[str, torch.Tensor]:
         raise NotImplementedError

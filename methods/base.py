@@ -112,6 +112,14 @@ class Exemplars(Control):
     def sample_like(self, images: torch.Tensor, n_per: int, seed: int = 0) -> torch.Tensor:
         """(len(images) · n_per) samples, n_per per exemplar in exemplar order."""
 
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """The method's own (label-free) feature space, where it has one."""
+        raise NotImplementedError(f"{type(self).__name__} has no feature space to encode into")
+
+    @property
+    def can_encode(self) -> bool:
+        return type(self).encode is not Exemplars.encode
+
 
 class Directions(Control):
     """k directions in a latent space: edit latents, then render them."""

@@ -11,7 +11,7 @@ import pytest
 
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
 TOP_KEYS = {"schema", "status", "run", "config", "versions", "hardware", "seconds", "metrics",
-            "artifacts", "generator"}  # fmt: skip
+            "artifacts", "generator", "evaluation"}  # fmt: skip
 
 
 def ganctrl(tmp_path: Path, *overrides: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -41,7 +41,12 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert record["config"]["seed"] == 0 and record["config"]["generator"]["train"]["steps"] == 10
     assert {"python", "torch", "pytorch-lightning", "hydra-core"} <= set(record["versions"])
     assert record["hardware"]["device"] == "cpu"
-    assert {"data", "generator", "samples", "total"} <= set(record["seconds"])
+    assert {"data", "generator", "samples", "evaluate", "total"} <= set(record["seconds"])
+    assert {"fid", "is", "kid", "precision", "recall", "density", "coverage"} == set(
+        record["metrics"]
+    )
+    assert record["metrics"]["fid"]["floor"] < record["metrics"]["fid"]["value"]
+    assert record["evaluation"]["feature_net"]["convention"]["resize"] == "bilinear, no antialias"
     assert record["generator"]["trained_here"] is True
     run_dir = next((tmp_path / "outputs").rglob("results.json")).parent
     assert (run_dir / record["artifacts"]["grid"]).stat().st_size > 0

@@ -1,0 +1,70 @@
+"""Cluster metrics (docs/METRICS.md, "Clusters"): real-data agreement where a method can assign,
+and purity with its diversity guards on generated data for every `Clusters` control."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+from torchmetrics.functional.clustering import adjusted_rand_score, normalized_mutual_info_score
+
+
+def contingency(clusters, labels) -> np.ndarray:
+    """counts[c, y]: how many items of cluster c carry label y."""
+    clusters, labels = np.asarray(clusters), np.asarray(labels)
+    _, c = np.unique(clusters, return_inverse=True)
+    _, y = np.unique(labels, return_inverse=True)
+    counts = np.zeros((c.max() + 1, y.max() + 1), dtype=np.int64)
+    np.add.at(counts, (c, y), 1)
+    return counts
+
+
+def purity(clusters, labels) -> float:
+    """Share of items whose label is their cluster's majority label."""
+    counts = contingency(clusters, labels)
+    return float(counts.max(axis=1).sum() / counts.sum())
+
+
+def top_purity(clusters, labels, weights, top: int) -> tuple[float, float]:
+    """Purity over the `top` clusters by weight, counting only their items; and the share of
+    items those clusters hold (the MIC-GAN paper's form of purity)."""
+    clusters, labels = np.asarray(clusters), np.asarray(labels)
+    keep = np.argsort(-np.asarray(weights), kind="stable")[:top]
+    inside = np.isin(clusters, keep)
+    if not inside.any():
+        return float("nan"), 0.0
+    return purity(clusters[inside], labels[inside]), float(inside.mean())
+
+
+def hungarian_accuracy(clusters, labels) -> float:
+    """Accuracy under the best one-to-one map of clusters to labels."""
+    counts = contingency(clusters, labels)
+    rows, cols = linear_sum_assignment(-counts)
+    return float(counts[rows, cols].sum() / counts.sum())
+
+
+def nmi(clusters, labels) -> float:
+    """Normalised mutual information, arithmetic normalisation (torchmetrics = scikit-learn)."""
+    return float(normalized_mutual_info_score(torch.as_tensor(clusters), torch.as_tensor(labels)))
+
+
+def ari(clusters, labels) -> float:
+    return float(adjusted_rand_score(torch.as_tensor(clusters), torch.as_tensor(labels)))
+
+
+def generated_purity(predicted: list[np.ndarray], weights, num_classes: int) -> dict[str, float]:
+    """From the evaluation net's class predictions for each cluster's samples: the weighted mean
+    of per-cluster majority fractions, and class coverage = distinct majority classes / C."""
+    weights = np.asarray(weights, dtype=np.float64)
+    majority_share, majority_class = [], []
+    for classes in predicted:
+        counts = np.bincount(classes, minlength=num_classes)
+        majority_share.append(counts.max() / counts.sum())
+        majority_class.append(counts.argmax())
+    used = weights > 0
+    return {
+        "generated_purity": float(
+            np.average(np.array(majority_share)[used], weights=weights[used])
+        ),
+        "class_coverage": len(set(np.array(majority_class)[used].tolist())) / num_classes,
+    }

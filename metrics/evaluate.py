@@ -1,0 +1,217 @@
+"""`evaluate(control, datamodule, settings, …)`: the one code path that scores every method.
+
+It picks the metric families that apply to the control's type (fidelity for all; clusters for
+`Clusters`; exemplars for `Exemplars`), runs them on the same evaluation net, the same N and the
+same seeds, and returns per metric: value, n, feature net, seconds and seed. Later families
+(directions, disentanglement) register themselves with `register_family` — nothing here changes.
+
+Real-set features are a reference computed once per (data, split, image convention, net,
+weights, n) and cached on disk; a second evaluation runs no feature pass over real images.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from ganctrl.methods.base import Clusters, Control, Exemplars
+from ganctrl.metrics import clusters as cluster_metrics
+from ganctrl.metrics import exemplars as exemplar_metrics
+from ganctrl.metrics import fidelity
+from ganctrl.metrics.features import DEFAULT_NET, EvaluationNet, NetOutput, evaluation_net
+
+from ganctrl.cache import build_once, config_hash
+
+
+@dataclass
+class Context:
+    """What every metric family shares within one evaluation."""
+
+    datamodule: object
+    settings: object
+    net: EvaluationNet
+    net_info: dict
+    cache_dir: Path
+    results: dict = field(default_factory=dict)
+    generated: NetOutput | None = None  # the fidelity sample's pass, reused by later families
+
+    def record(self, name: str, value, n: int, seconds: float, **extra) -> None:
+        self.results[name] = {
+            "value": value, "n": n, "feature_net": self.net.name, "seconds": round(seconds, 4),
+            "seed": self.settings.seed, **extra,
+        }  # fmt: skip
+
+    def reference(self, split: str) -> tuple[NetOutput, bool]:
+        """The evaluation net's outputs on n seeded real images of a split (cached on disk)."""
+        images = self.datamodule.images(split)
+        n = min(self.settings.n, len(images))
+        key = config_hash({
+            "data": self.datamodule.identity(), "split": split, "n": n,
+            "convention": self.net.convention.describe(), "net": self.net.name,
+            "weights": self.net.weights_hash, "seed": self.settings.seed,
+        })  # fmt: skip
+        path = (
+            self.cache_dir
+            / "reference"
+            / f"{self.net.name}-{self.datamodule.name}-{split}-n{n}-{key}.pt"
+        )
+
+        def compute() -> dict:
+            rows = torch.randperm(
+                len(images), generator=torch.Generator().manual_seed(self.settings.seed)
+            )[:n]
+            out = self.net.run(images[rows], self.settings.batch_size)
+            return {"features": out.features, "logits": out.logits, "rows": rows}
+
+        stored, computed = build_once(path, compute)
+        return NetOutput(stored["features"], stored["logits"]), not computed
+
+    def class_probs(self, output: NetOutput) -> np.ndarray:
+        return torch.softmax(output.logits[self.net.class_head], dim=1).numpy()
+
+    def predicted_classes(self, output: NetOutput) -> np.ndarray:
+        return output.logits[self.net.class_head].argmax(dim=1).numpy()
+
+
+def _timed(fn: Callable, *args, **kwargs):
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, time.perf_counter() - start
+
+
+def fidelity_family(ctx: Context, control: Control) -> None:
+    s = ctx.settings
+    test, test_cached = ctx.reference("test")
+    train, _ = ctx.reference("train")
+    n = len(test.features)
+    images, sample_seconds = _timed(control.sample, n, s.seed)
+    ctx.generated, pass_seconds = _timed(ctx.net.run, images, s.batch_size)
+    ctx.results["_passes"] = {
+        "sample_seconds": round(sample_seconds, 4), "feature_pass_seconds": round(pass_seconds, 4),
+        "reference_cached": test_cached, "n": n,
+    }  # fmt: skip
+    fake, real, floor = ctx.generated.features, test.features, train.features
+
+    value, seconds = _timed(fidelity.fid, fake, real)
+    ctx.record("fid", value, n, seconds, floor=fidelity.fid(floor, real))
+    (mean, std), seconds = _timed(
+        fidelity.inception_score, ctx.class_probs(ctx.generated), s.is_splits, s.seed
+    )
+    real_is = fidelity.inception_score(ctx.class_probs(test), s.is_splits, s.seed)[0]
+    ctx.record("is", mean, n, seconds, std=std, real_test=real_is, head=ctx.net.class_head)
+    kid_args = (s.kid_subsets, s.kid_subset_size, s.seed)
+    (mean, std), seconds = _timed(fidelity.kid, fake, real, *kid_args)
+    ctx.record("kid", mean, n, seconds, std=std, floor=fidelity.kid(floor, real, *kid_args)[0])
+    (p, r), seconds = _timed(fidelity.precision_recall, real, fake, s.pr_k)
+    floor_p, floor_r = fidelity.precision_recall(real, floor, s.pr_k)
+    ctx.record("precision", p, n, seconds / 2, k=s.pr_k, floor=floor_p)
+    ctx.record("recall", r, n, seconds / 2, k=s.pr_k, floor=floor_r)
+    (d, c), seconds = _timed(fidelity.density_coverage, real, fake, s.dc_k)
+    floor_d, floor_c = fidelity.density_coverage(real, floor, s.dc_k)
+    ctx.record("density", d, n, seconds / 2, k=s.dc_k, floor=floor_d)
+    ctx.record("coverage", c, n, seconds / 2, k=s.dc_k, floor=floor_c)
+
+
+def cluster_family(ctx: Context, control: Clusters) -> None:
+    s, dm = ctx.settings, ctx.datamodule
+    weights = control.weights.detach().cpu().numpy()
+    start = time.perf_counter()
+    outputs = [
+        ctx.net.run(control.sample_cluster(c, s.per_cluster, s.seed + c), s.batch_size)
+        for c in range(control.k)
+    ]
+    predicted = [ctx.predicted_classes(o) for o in outputs]
+    scores = cluster_metrics.generated_purity(predicted, weights, dm.num_classes)
+    seconds = time.perf_counter() - start
+    guards = {"class_coverage": scores["class_coverage"],
+              "mixture_recall": ctx.results["recall"]["value"],
+              "mixture_coverage": ctx.results["coverage"]["value"]}  # fmt: skip
+    n = control.k * s.per_cluster
+    ctx.record("generated_purity", scores["generated_purity"], n, seconds, guards=guards)
+    ctx.record("class_coverage", scores["class_coverage"], n, seconds)
+    if dm.factor_names:  # which ground-truth factor did the clusters find?
+        ids = np.repeat(np.arange(control.k), s.per_cluster)
+        for factor in dm.factor_names:
+            factor_pred = np.concatenate([o.logits[factor].argmax(1).numpy() for o in outputs])
+            value, seconds = _timed(cluster_metrics.nmi, ids, factor_pred)
+            ctx.record(f"generated_nmi_{factor}", value, n, seconds)
+
+    if control.can_assign:
+        images, labels = dm.images("test"), dm.labels("test").numpy()
+        assigned, seconds = _timed(control.assign, images)
+        assigned = assigned.cpu().numpy()
+        n = len(labels)
+        top = s.top_clusters or dm.num_classes
+        ctx.record("purity", cluster_metrics.purity(assigned, labels), n, seconds)
+        (value, covered), seconds = _timed(
+            cluster_metrics.top_purity, assigned, labels, weights, top
+        )
+        ctx.record("purity_top", value, n, seconds, top=top, covered=covered)
+        for name, fn in (("nmi", cluster_metrics.nmi), ("ari", cluster_metrics.ari),
+                         ("cluster_accuracy", cluster_metrics.hungarian_accuracy)):  # fmt: skip
+            value, seconds = _timed(fn, assigned, labels)
+            ctx.record(name, value, n, seconds)
+
+
+def exemplar_family(ctx: Context, control: Exemplars) -> None:
+    s, dm = ctx.settings, ctx.datamodule
+    images, labels = dm.images("test"), dm.labels("test")
+    rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(s.seed))[
+        : s.exemplars
+    ]
+    start = time.perf_counter()
+    samples = control.sample_like(images[rows], s.samples_per_exemplar, s.seed)
+    predicted = ctx.predicted_classes(ctx.net.run(samples, s.batch_size))
+    value = exemplar_metrics.conditional_accuracy(
+        predicted, labels[rows].numpy(), s.samples_per_exemplar
+    )
+    ceiling = ctx.net_info.get("test_accuracy", {}).get(ctx.net.class_head)
+    ctx.record("conditional_accuracy", value, len(predicted), time.perf_counter() - start,
+               chance=1.0 / dm.num_classes, classifier_test_accuracy=ceiling)  # fmt: skip
+    if control.can_encode:
+        start = time.perf_counter()
+        rates = exemplar_metrics.kth_neighbour_rates(
+            control.encode(images), labels.numpy(), s.neighbour_ks
+        )
+        seconds = time.perf_counter() - start
+        for k, rate in rates.items():
+            ctx.record(f"sensor_neighbour_rate_{k}", rate, len(images), seconds / len(rates))
+
+
+FAMILIES: list[tuple[str, type, Callable[[Context, Control], None]]] = []
+
+
+def register_family(name: str, control_type: type, run: Callable[[Context, Control], None]) -> None:
+    """Add a metric family that applies to every control of `control_type` (in order)."""
+    FAMILIES.append((name, control_type, run))
+
+
+register_family("fidelity", Control, fidelity_family)
+register_family("clusters", Clusters, cluster_family)
+register_family("exemplars", Exemplars, exemplar_family)
+
+
+def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, device) -> dict:
+    """Every applicable metric for `control`, with the evaluation net's facts and timings."""
+    net_name = settings.feature_net or DEFAULT_NET.get(datamodule.name)
+    if net_name is None:
+        raise KeyError(
+            f"no default evaluation net for data {datamodule.name!r}: set metrics.feature_net"
+        )
+    net, info = evaluation_net(
+        net_name, datamodule, cache_dir, device, seed=settings.feature_net_seed,
+        epochs=settings.feature_net_epochs, inception_weights=settings.inception_weights,
+    )  # fmt: skip
+    ctx = Context(datamodule, settings, net, info, Path(cache_dir).expanduser())
+    families = []
+    for name, control_type, run in FAMILIES:
+        if isinstance(control, control_type):
+            start = time.perf_counter()
+            run(ctx, control)
+            families.append({"family": name, "seconds": round(time.perf_counter() - start, 4)})
+    passes = ctx.results.pop("_passes", None)
+    return {"feature_net": info, "families": families, "passes": passes, "metrics": ctx.results}
