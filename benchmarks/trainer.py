@@ -13,6 +13,11 @@ from tqdm.auto import tqdm
 
 log = logging.getLogger(__name__)
 
+# Lightning advertises a cloud logger on every Trainer; keep job logs to what the job did.
+logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+    lambda record: not str(record.msg).startswith("💡 Tip")
+)
+
 GPU_ACCELERATORS = ("gpu", "cuda")
 
 

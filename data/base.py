@@ -94,6 +94,10 @@ class ImageDataModule(LightningDataModule):
         self._check_split(split)
         return to_unit_range(self._get(f"{split}_images"))
 
+    def size(self, split: str) -> int:
+        self._check_split(split)
+        return len(self._get(f"{split}_images"))
+
     def labels(self, split: str = "test") -> torch.Tensor:
         """Class labels — for evaluation only; no method may read them."""
         self._check_split(split)

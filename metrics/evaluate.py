@@ -45,10 +45,11 @@ class Context:
             "seed": self.settings.seed, **extra,
         }  # fmt: skip
 
-    def reference(self, split: str) -> tuple[NetOutput, bool]:
+    def reference(self, split: str, n: int) -> tuple[NetOutput, bool]:
         """The evaluation net's outputs on n seeded real images of a split (cached on disk)."""
         images = self.datamodule.images(split)
-        n = min(self.settings.n, len(images))
+        if n > len(images):
+            raise ValueError(f"metrics.n={n} exceeds the {len(images)} {split} images")
         key = config_hash({
             "data": self.datamodule.identity(), "split": split, "n": n,
             "convention": self.net.convention.describe(), "net": self.net.name,
@@ -85,9 +86,10 @@ def _timed(fn: Callable, *args, **kwargs):
 
 def fidelity_family(ctx: Context, control: Control) -> None:
     s = ctx.settings
-    test, test_cached = ctx.reference("test")
-    train, _ = ctx.reference("train")
-    n = len(test.features)
+    # Every set at one N: generated, real test, and the real-train floor.
+    n = min(s.n, ctx.datamodule.size("test"), ctx.datamodule.size("train"))
+    test, test_cached = ctx.reference("test", n)
+    train, _ = ctx.reference("train", n)
     images, sample_seconds = _timed(control.sample, n, s.seed)
     ctx.generated, pass_seconds = _timed(ctx.net.run, images, s.batch_size)
     ctx.results["_passes"] = {
