@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import platform
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganctrl.cache import atomic_path
+from ganctrl.cache import write_json_atomically
 
 SCHEMA_VERSION = 1
 _PACKAGES = (
@@ -54,12 +53,6 @@ def hardware(device: torch.device) -> dict:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-def write_json_atomically(data: dict, path: Path) -> None:
-    tmp = atomic_path(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 class RunRecord:

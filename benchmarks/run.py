@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import hydra
-import torchvision
-from ganctrl.benchmarks import zoo
-from ganctrl.benchmarks.config import register_schema, validate
-from ganctrl.benchmarks.records import RunRecord
-from ganctrl.benchmarks.trainer import build_trainer, job_device
-from ganctrl.metrics.evaluate import evaluate
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 from pytorch_lightning import seed_everything
 
-from ganctrl.cache import atomic_path
+from ganctrl.benchmarks import zoo
+from ganctrl.benchmarks.config import register_schema, validate
+from ganctrl.benchmarks.records import RunRecord
+from ganctrl.benchmarks.trainer import build_trainer, job_device
+from ganctrl.cache import save_png_atomically
+from ganctrl.metrics.evaluate import evaluate
 
 log = logging.getLogger(__name__)
-
-
-def save_png_atomically(picture, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = atomic_path(path)
-    torchvision.utils.save_image(picture, tmp, format="png")
-    os.replace(tmp, path)
 
 
 def run(cfg: DictConfig) -> dict:
@@ -90,9 +81,8 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None
     record.data["evaluation"] = evaluation
     if logger:
         logger.log_metrics({f"eval/{k}": m["value"] for k, m in record.data["metrics"].items()})
-    if logger and hasattr(logger, "log_image"):
-        logger.log_image(key="samples", images=[str(grid_path)])
-    if logger:
+        if hasattr(logger, "log_image"):
+            logger.log_image(key="samples", images=[str(grid_path)])
         logger.finalize("success")
 
 

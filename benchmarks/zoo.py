@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torchvision
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning import seed_everything
 from torch import nn
 
-from ganctrl.cache import atomic_path, build_once, config_hash, load
+from ganctrl.cache import build_once, config_hash, load, save_png_atomically
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +106,6 @@ def _train(generator_cfg, data_cfg, datamodule, path: Path, name: str, make_trai
         "seconds": time.perf_counter() - start,
         "torch": str(torch.__version__),
     }
-    picture = path.with_suffix(".png")
-    tmp = atomic_path(picture)
-    torchvision.utils.save_image(gan.controls().grid(seed=0), tmp, format="png")
-    os.replace(tmp, picture)
+    save_png_atomically(gan.controls().grid(seed=0), path.with_suffix(".png"))
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
     return {"generator": state, "meta": meta}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from ganctrl.data.base import ImageDataModule
 from sklearn.model_selection import train_test_split
+
+from ganctrl.data.base import ImageDataModule
 
 DIGITS = tuple(str(d) for d in range(10))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from ganctrl.data.base import ImageDataModule
 
 FACTOR_NAMES = ("shape", "scale", "rotation", "x", "y", "hue", "background")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torchvision
+
 from ganctrl.data.base import ImageDataModule
 from ganctrl.data.mnist_subset import DIGITS, pad_to_32
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+import torchvision
 from filelock import FileLock
 
 
@@ -31,6 +32,20 @@ def atomic_path(path: Path) -> Path:
 def save_atomically(obj, path: Path) -> None:
     tmp = atomic_path(path)
     torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def save_png_atomically(picture: torch.Tensor, path: Path) -> None:
+    """A (3, H, W) picture in [0, 1] to a PNG file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = atomic_path(path)
+    torchvision.utils.save_image(picture, tmp, format="png")
+    os.replace(tmp, path)
+
+
+def write_json_atomically(data: dict, path: Path) -> None:
+    tmp = atomic_path(path)
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(tmp, path)
 
 

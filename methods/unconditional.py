@@ -11,9 +11,10 @@ import math
 from typing import Literal
 
 import torch
+from torch import nn
+
 from ganctrl.methods.base import ControlMethod, Unconditional
 from ganctrl.methods.losses import GAN_LOSSES
-from torch import nn
 
 
 class UnconditionalGAN(ControlMethod):

@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from ganctrl.cache import build_once, config_hash
 from ganctrl.methods.base import Clusters, Control, Exemplars
 from ganctrl.metrics import clusters as cluster_metrics
 from ganctrl.metrics import exemplars as exemplar_metrics
 from ganctrl.metrics import fidelity
 from ganctrl.metrics.features import DEFAULT_NET, EvaluationNet, NetOutput, evaluation_net
-
-from ganctrl.cache import build_once, config_hash
 
 
 @dataclass

@@ -4,6 +4,7 @@ and how class-consistent is a feature space's neighbourhood."""
 from __future__ import annotations
 
 import numpy as np
+
 from ganctrl.metrics.knn import neighbours_excluding_self
 
 

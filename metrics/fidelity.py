@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from ganctrl.metrics.knn import knn, kth_neighbour_radii
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from unittest import mock
 
 import torch
+
 from ganctrl.metrics.features import EvaluationNet, ImageConvention, NetOutput, weights_hash
 
 _torch_load = torch.load

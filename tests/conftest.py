@@ -1,7 +1,8 @@
 import pytest
-from ganctrl.benchmarks.config import register_schema
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
+
+from ganctrl.benchmarks.config import register_schema
 
 
 @pytest.fixture

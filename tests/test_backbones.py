@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+
 from ganctrl.methods.backbones.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganctrl.methods.backbones.sngan import SNGANDiscriminator, SNGANGenerator
 from ganctrl.methods.backbones.stylegan_lite import ModulatedConv, StyleGANLiteGenerator

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
-from ganctrl.metrics import clusters, exemplars
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
+
+from ganctrl.metrics import clusters, exemplars
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -1,8 +1,9 @@
 from pathlib import Path
 
 import pytest
-from ganctrl.benchmarks.config import ConfigError, validate
 from hydra.errors import ConfigCompositionException
+
+from ganctrl.benchmarks.config import ConfigError, validate
 
 CONF = Path(__file__).parents[1] / "conf"
 GROUPS = ["data", "generator", "method", "trainer", "logger", "metrics", "experiment"]

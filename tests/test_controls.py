@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.base import Clusters, Directions, Unconditional
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+
 from ganctrl.data.mnist_subset import MNISTSubset
 from ganctrl.data.shapes import FACTOR_SIZES, NUM_IMAGES, Shapes, factors_of, render
 from ganctrl.data.torchvision_sets import CIFAR10, MNIST, DatasetMissingError

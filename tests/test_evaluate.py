@@ -2,13 +2,14 @@
 
 import pytest
 import torch
+from omegaconf import OmegaConf
+
 from ganctrl.benchmarks.config import MetricsConfig
 from ganctrl.data.mnist_subset import MNISTSubset
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.base import Clusters, Exemplars, Unconditional
 from ganctrl.metrics.evaluate import evaluate
 from ganctrl.metrics.features import EvaluationNet
-from omegaconf import OmegaConf
 
 SETTINGS = OmegaConf.structured(
     MetricsConfig(n=300, feature_net_epochs=2, kid_subsets=10, kid_subset_size=100,

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from ganctrl.metrics import fidelity
 from scipy.linalg import sqrtm
 from torchmetrics.image.fid import FrechetInceptionDistance
+
+from ganctrl.metrics import fidelity
 
 
 def test_fid_closed_form_for_known_gaussians():

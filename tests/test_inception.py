@@ -5,6 +5,7 @@ from unittest import mock
 import pytest
 import torch
 import torch_fidelity.feature_extractor_inceptionv3 as fidelity_inception
+
 from ganctrl.metrics.inception import inception_net
 
 

@@ -1,6 +1,7 @@
 import math
 
 import torch
+
 from ganctrl.methods.losses import hinge_d, hinge_g, nonsaturating_d, nonsaturating_g
 
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from ganctrl.methods.backbones.sensors import SENSORS, imagenet_alexnet, random_alexnet
 
 

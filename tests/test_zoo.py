@@ -2,9 +2,10 @@ import subprocess
 import sys
 
 import torch
+from hydra.utils import instantiate
+
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.trainer import build_trainer
-from hydra.utils import instantiate
 
 WORKER = """
 import sys

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-from ganctrl.methods.backbones.conditioning import GeneratorBase, LatentInput
 from torch import nn
+
+from ganctrl.methods.backbones.conditioning import GeneratorBase, LatentInput
 
 
 class _Project(nn.Module):

@@ -7,14 +7,15 @@ conv; the discriminator interleaves 3×3 and strided 4×4 convs, all spectrally 
 from __future__ import annotations
 
 import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
 from ganctrl.methods.backbones.dcgan import (
     DCGANGenerator,
     num_upsamplings,
     select_head,
     up_block,
 )
-from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 
 
 class SNGANGenerator(DCGANGenerator):

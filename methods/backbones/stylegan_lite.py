@@ -13,9 +13,10 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from ganctrl.methods.backbones.conditioning import GeneratorBase, LatentInput
 from ganctrl.methods.backbones.dcgan import num_upsamplings
-from torch import nn
 
 
 class MappingNetwork(nn.Module):
