@@ -47,9 +47,9 @@ class Context:
 
     def reference(self, split: str, n: int) -> tuple[NetOutput, bool]:
         """The evaluation net's outputs on n seeded real images of a split (cached on disk)."""
-        images = self.datamodule.images(split)
-        if n > len(images):
-            raise ValueError(f"metrics.n={n} exceeds the {len(images)} {split} images")
+        available = self.datamodule.size(split)
+        if n > available:
+            raise ValueError(f"metrics.n={n} exceeds the {available} {split} images")
         key = config_hash({
             "data": self.datamodule.identity(), "split": split, "n": n,
             "convention": self.net.convention.describe(), "net": self.net.name,
@@ -62,10 +62,9 @@ class Context:
         )
 
         def compute() -> dict:
-            rows = torch.randperm(
-                len(images), generator=torch.Generator().manual_seed(self.settings.seed)
-            )[:n]
-            out = self.net.run(images[rows], self.settings.batch_size)
+            seeded = torch.Generator().manual_seed(self.settings.seed)
+            rows = torch.randperm(available, generator=seeded)[:n]
+            out = self.net.run(self.datamodule.images(split)[rows], self.settings.batch_size)
             return {"features": out.features, "logits": out.logits, "rows": rows}
 
         stored, computed = build_once(path, compute)

@@ -77,6 +77,8 @@ def kid(features1, features2, subsets: int = 100, subset_size: int = 1000, seed:
     m = min(subset_size, len(x), len(y))
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
+    if m == len(x) == len(y):
+        subsets = 1  # every "subset" is the whole of both sets: all draws give the same value
     rng = np.random.default_rng(seed)
     values = [
         mmd2_unbiased(

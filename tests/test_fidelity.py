@@ -101,3 +101,10 @@ def test_precision_membership_uses_less_or_equal_and_density_strict():
     assert precision == 0.5
     density, _ = fidelity.density_coverage(real, fake, k=1)
     assert density == 0.0  # on the boundary only: strict < counts none
+
+
+def test_kid_with_subsets_as_large_as_the_sets_is_one_exact_mmd():
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(50, 3)), rng.normal(size=(50, 3)) + 0.5
+    mean, std = fidelity.kid(x, y, subsets=100, subset_size=1000)
+    assert mean == pytest.approx(fidelity.mmd2_unbiased(x, y)) and std == 0.0
