@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import hydra
@@ -12,7 +13,7 @@ from omegaconf import DictConfig
 from pytorch_lightning import seed_everything
 
 from ganctrl.benchmarks import zoo
-from ganctrl.benchmarks.config import register_schema, validate
+from ganctrl.benchmarks.config import ConfigError, register_schema, validate
 from ganctrl.benchmarks.records import RunRecord
 from ganctrl.benchmarks.trainer import build_trainer, job_device
 from ganctrl.cache import save_png_atomically
@@ -91,7 +92,11 @@ register_schema()
 
 @hydra.main(version_base="1.3", config_path="pkg://ganctrl.conf", config_name="config")
 def main(cfg: DictConfig) -> None:
-    run(cfg)
+    try:
+        run(cfg)
+    except ConfigError as error:  # the user's input, not our code: the message, not a traceback
+        print(f"ganctrl: config error: {error}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
