@@ -142,7 +142,7 @@ class TrainingRecipe:
     epochs: int
     lr: float = 1e-3
     batch_size: int = 64
-    max_shift: int = 2  # random translation augmentation, pixels
+    max_shift: int = 2  # random translation of each batch, pixels (augmentation)
 
 
 def _targets(net: EvaluationNet, datamodule, split: str) -> dict[str, torch.Tensor]:
@@ -186,7 +186,7 @@ def train_net(net: EvaluationNet, datamodule, recipe: TrainingRecipe, seed: int,
 
 
 @torch.no_grad()
-def test_accuracy(net: EvaluationNet, datamodule, split: str = "test") -> dict[str, float]:
+def heldout_accuracy(net: EvaluationNet, datamodule, split: str = "test") -> dict[str, float]:
     """Per-head accuracy on a labelled split."""
     output = net.run(datamodule.images(split))
     targets = _targets(net, datamodule, split)
@@ -196,13 +196,13 @@ def test_accuracy(net: EvaluationNet, datamodule, split: str = "test") -> dict[s
 @dataclass(frozen=True)
 class NetSpec:
     build: Callable[..., EvaluationNet]  # (datamodule) → untrained net
-    recipe: TrainingRecipe | None  # None: not trained here (loaded)
+    recipe: TrainingRecipe
 
 
 FEATURE_NETS: dict[str, NetSpec] = {}
 
 
-def register_feature_net(name: str, build, recipe: TrainingRecipe | None) -> None:
+def register_feature_net(name: str, build, recipe: TrainingRecipe) -> None:
     """Add an evaluation net by name (a user's own net needs no edit of this file)."""
     FEATURE_NETS[name] = NetSpec(build, recipe)
 
@@ -260,7 +260,7 @@ def evaluation_net(
         start = time.perf_counter()
         train_net(net, datamodule, recipe, seed, device)
         seconds = time.perf_counter() - start
-        accuracy = test_accuracy(net, datamodule)
+        accuracy = heldout_accuracy(net, datamodule)
         log.info("evaluation net %s trained in %.0f s; test accuracy %s", name, seconds, accuracy)
         state = {k: v.cpu() for k, v in net.state_dict().items()}
         return {"net": state, "test_accuracy": accuracy, "seconds": seconds}
