@@ -175,11 +175,14 @@ def validate(cfg: DictConfig) -> None:
                 f"{key}: not a setting; valid top-level keys: {', '.join(sorted(known))}"
             )
         node = OmegaConf.select(cfg, str(key), throw_on_resolution_failure=False)
-        if isinstance(node, DictConfig):
-            if "_target_" in node:
-                check_instantiable(node, str(key))
-            else:
-                for sub in node:
-                    child = node._get_node(sub)
-                    if isinstance(child, DictConfig) and "_target_" in child:
-                        check_instantiable(child, f"{key}.{sub}")
+        if not isinstance(node, DictConfig):
+            continue
+        # A group node is either instantiated itself (data, method, …) or holds such nodes
+        # (generator.net, generator.discriminator, generator.train).
+        children = {str(key): node} if "_target_" in node else {
+            f"{key}.{sub}": OmegaConf.select(node, str(sub), throw_on_resolution_failure=False)
+            for sub in node
+        }  # fmt: skip
+        for path, child in children.items():
+            if isinstance(child, DictConfig) and "_target_" in child:
+                check_instantiable(child, path)
