@@ -109,12 +109,14 @@ def fidelity_family(ctx: Context, control: Control) -> None:
     ctx.record("kid", mean, n, seconds, std=std, floor=fidelity.kid(floor, real, *kid_args)[0])
     (p, r), seconds = _timed(fidelity.precision_recall, real, fake, s.pr_k)
     floor_p, floor_r = fidelity.precision_recall(real, floor, s.pr_k)
-    ctx.record("precision", p, n, seconds / 2, k=s.pr_k, floor=floor_p)
-    ctx.record("recall", r, n, seconds / 2, k=s.pr_k, floor=floor_r)
+    pair = {"k": s.pr_k, "seconds_shared_with": ["precision", "recall"]}
+    ctx.record("precision", p, n, seconds, floor=floor_p, **pair)
+    ctx.record("recall", r, n, seconds, floor=floor_r, **pair)
     (d, c), seconds = _timed(fidelity.density_coverage, real, fake, s.dc_k)
     floor_d, floor_c = fidelity.density_coverage(real, floor, s.dc_k)
-    ctx.record("density", d, n, seconds / 2, k=s.dc_k, floor=floor_d)
-    ctx.record("coverage", c, n, seconds / 2, k=s.dc_k, floor=floor_c)
+    pair = {"k": s.dc_k, "seconds_shared_with": ["density", "coverage"]}
+    ctx.record("density", d, n, seconds, floor=floor_d, **pair)
+    ctx.record("coverage", c, n, seconds, floor=floor_c, **pair)
 
 
 def cluster_family(ctx: Context, control: Clusters) -> None:
@@ -132,8 +134,9 @@ def cluster_family(ctx: Context, control: Clusters) -> None:
               "mixture_recall": ctx.results["recall"]["value"],
               "mixture_coverage": ctx.results["coverage"]["value"]}  # fmt: skip
     n = control.k * s.per_cluster
-    ctx.record("generated_purity", scores["generated_purity"], n, seconds, guards=guards)
-    ctx.record("class_coverage", scores["class_coverage"], n, seconds)
+    pair = {"seconds_shared_with": ["generated_purity", "class_coverage"]}  # sampling included
+    ctx.record("generated_purity", scores["generated_purity"], n, seconds, guards=guards, **pair)
+    ctx.record("class_coverage", scores["class_coverage"], n, seconds, **pair)
     if dm.factor_names:  # which ground-truth factor did the clusters find?
         ids = np.repeat(np.arange(control.k), s.per_cluster)
         for factor in dm.factor_names:
@@ -143,11 +146,12 @@ def cluster_family(ctx: Context, control: Clusters) -> None:
 
     if control.can_assign:
         images, labels = dm.images("test"), dm.labels("test").numpy()
-        assigned, seconds = _timed(control.assign, images)
+        assigned, assign_seconds = _timed(control.assign, images)
         assigned = assigned.cpu().numpy()
         n = len(labels)
         top = s.top_clusters or dm.num_classes
-        ctx.record("purity", cluster_metrics.purity(assigned, labels), n, seconds)
+        value, seconds = _timed(cluster_metrics.purity, assigned, labels)
+        ctx.record("purity", value, n, seconds, assign_seconds=round(assign_seconds, 4))
         (value, covered), seconds = _timed(
             cluster_metrics.top_purity, assigned, labels, weights, top
         )
@@ -179,8 +183,9 @@ def exemplar_family(ctx: Context, control: Exemplars) -> None:
             control.encode(images), labels.numpy(), s.neighbour_ks
         )
         seconds = time.perf_counter() - start
-        for k, rate in rates.items():
-            ctx.record(f"sensor_neighbour_rate_{k}", rate, len(images), seconds / len(rates))
+        names = [f"sensor_neighbour_rate_{k}" for k in rates]
+        for name, rate in zip(names, rates.values(), strict=True):
+            ctx.record(name, rate, len(images), seconds, seconds_shared_with=names)
 
 
 FAMILIES: list[tuple[str, type, Callable[[Context, Control], None]]] = []
