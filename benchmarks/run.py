@@ -65,16 +65,20 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None
     logger = instantiate(cfg.logger) if cfg.logger else False
     if method.trains:
         with record.stage("fit"):
-            build_trainer(cfg.trainer, f"fit {names['method']}", logger).fit(method, datamodule)
-        record.data["training"] = {"iterations": method.iteration}
+            trainer = build_trainer(cfg.trainer, f"fit {names['method']}", logger)
+            trainer.fit(method, datamodule if method.trains_on_images else None)
+        record.data["training"] = method.summary()
     method.to(device)
     controls = method.controls()
     record.data["run"]["control"] = type(controls).__name__
 
     with record.stage("samples"):
-        grid_path = output_dir / "samples" / "grid.png"
-        save_png_atomically(controls.grid(seed=cfg.metrics.grid_seed), grid_path)
-    record.data["artifacts"]["grid"] = str(grid_path.relative_to(output_dir))
+        pictures = controls.pictures(seed=cfg.metrics.grid_seed)
+        for name, picture in pictures.items():
+            path = output_dir / "samples" / f"{name}.png"
+            save_png_atomically(picture, path)
+            record.data["artifacts"][name] = str(path.relative_to(output_dir))
+    grid_path = output_dir / record.data["artifacts"]["grid"]
 
     with record.stage("evaluate"):
         evaluation = evaluate(controls, datamodule, cfg.metrics, cfg.paths.cache, device)

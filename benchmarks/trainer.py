@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 
 import torch
 from hydra.utils import instantiate
@@ -17,6 +18,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
     lambda record: not str(record.msg).startswith("💡 Tip")
 )
+
+# Post-hoc methods hold the zoo's generator frozen in eval mode on purpose.
+warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
 
 GPU_ACCELERATORS = ("gpu", "cuda")
 

@@ -2,12 +2,15 @@
 
 Every method is a `ControlMethod` (a LightningModule). After fitting, `controls()` returns one of:
 
-- `Clusters`   — k clusters: `sample_cluster(c, n)`, `weights`, optional `assign(images)`;
+- `Clusters`   — k clusters: `sample_cluster(c, n)`, `weights`, optional `assign(images)`, and
+                 where the clusters live in G's latent space, `cluster_latents(c)` (the latents
+                 the cluster was formed from) and `sample_cluster_latents(c, n)`;
 - `Exemplars`  — `sample_like(images, n_per)`: generate in the "class" of given real images;
 - `Directions` — k latent directions: `sample_latents(n)`, `edit(latents, k, eps)`, `render`;
 
 and the fidelity baseline `Unconditional`. All of them offer `sample(n, seed)` so the fidelity
-metrics apply to every method, and `grid(seed)` — the picture a run saves of what it learned.
+metrics apply to every method, `grid(seed)` — the picture of what it learned — and `pictures(seed)`,
+every picture a run saves (the grid first).
 Images are float tensors in [-1, 1], (N, C, H, W), on the control's device.
 """
 
@@ -51,8 +54,12 @@ class Control(abc.ABC):
     def grid(self, seed: int = 0) -> torch.Tensor:
         """A (3, H, W) picture in [0, 1] of what the method controls."""
 
+    def pictures(self, seed: int = 0) -> dict[str, torch.Tensor]:
+        """Every picture a run saves, by file stem; "grid" first."""
+        return {"grid": self.grid(seed)}
+
     @torch.no_grad()
-    def _render_latents(self, latents: torch.Tensor, **condition) -> torch.Tensor:
+    def render_latents(self, latents: torch.Tensor, **condition) -> torch.Tensor:
         """G over latents in batches of `batch_size` (conditions are split alongside)."""
         outputs = []
         for start in range(0, len(latents), self.batch_size):
@@ -69,7 +76,7 @@ class Unconditional(Control):
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         latents = self.generator.sample_latents(n, generator=seeded(seed, self.device))
-        return self._render_latents(latents)
+        return self.render_latents(latents)
 
     def grid(self, seed: int = 0) -> torch.Tensor:
         return to_grid(self.sample(64, seed), nrow=8)
@@ -93,6 +100,18 @@ class Clusters(Control):
     def can_assign(self) -> bool:
         return type(self).assign is not Clusters.assign
 
+    def cluster_latents(self, cluster: int) -> torch.Tensor:
+        """The generator latents cluster `cluster` was formed from (post-hoc methods only)."""
+        raise NotImplementedError(f"{type(self).__name__} has no latents behind its clusters")
+
+    def sample_cluster_latents(self, cluster: int, n: int, seed: int = 0) -> torch.Tensor:
+        """n latents of one cluster, as `sample_cluster` renders them."""
+        raise NotImplementedError(f"{type(self).__name__} has no latents behind its clusters")
+
+    @property
+    def has_latents(self) -> bool:
+        return type(self).cluster_latents is not Clusters.cluster_latents
+
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         rng = torch.Generator().manual_seed(seed)
         picks = torch.multinomial(self.weights.cpu().float(), n, replacement=True, generator=rng)
@@ -101,8 +120,18 @@ class Clusters(Control):
         return torch.cat(parts)[torch.randperm(n, generator=rng)]
 
     def grid(self, seed: int = 0, per_cluster: int = 10) -> torch.Tensor:
+        """One row per cluster."""
         rows = [self.sample_cluster(c, per_cluster, seed + c) for c in range(self.k)]
         return to_grid(torch.cat(rows), nrow=per_cluster)
+
+    def pictures(self, seed: int = 0) -> dict[str, torch.Tensor]:
+        """The grid, then an 8×8 picture of each cluster."""
+        width = len(str(self.k - 1))
+        return {
+            "grid": self.grid(seed),
+            **{f"cluster_{c:0{width}d}": to_grid(self.sample_cluster(c, 64, seed + c), nrow=8)
+               for c in range(self.k)},
+        }  # fmt: skip
 
 
 class Exemplars(Control):
@@ -152,12 +181,15 @@ class ControlMethod(LightningModule):
     """A method plugin. Subclasses set the class flags and implement `controls()`.
 
     `needs_generator`: the job hands it the zoo's pretrained, frozen generator as `generator=`.
+    `trains_on_images`: fit on the datamodule's images; a method that learns from the generator
+    alone sets it False and brings its own `train_dataloader()` (its schedule of iterations).
     `steps`: the training budget in iterations of the method's own loop (Lightning's global_step
     counts optimizer steps, which differ from iterations when a step updates several nets);
     the method stops itself when the budget is spent. A method with steps = 0 has nothing to fit.
     """
 
     needs_generator: bool = False
+    trains_on_images: bool = True
 
     def __init__(self, steps: int):
         super().__init__()
@@ -174,6 +206,10 @@ class ControlMethod(LightningModule):
         self.iteration += 1
         if self.iteration >= self.steps:
             self.trainer.should_stop = True
+
+    def summary(self) -> dict:
+        """What fitting did, for results.json ("training")."""
+        return {"iterations": self.iteration}
 
     @abc.abstractmethod
     def controls(self) -> Control: ...

@@ -68,3 +68,13 @@ def generated_purity(predicted: list[np.ndarray], weights, num_classes: int) -> 
         ),
         "class_coverage": len(set(np.array(majority_class)[used].tolist())) / num_classes,
     }
+
+
+def latent_spread_ratio(mapped: list[torch.Tensor], sources: list[torch.Tensor], weights) -> float:
+    """Σ_c w_c · tr Cov(T_c(e)) / tr Cov(Z_c): how much of each cluster's latent spread the
+    mapping reproduces (1: all of it; → 0: collapsed onto the cluster's core)."""
+    ratios = [
+        float(m.double().var(dim=0).sum() / z.double().var(dim=0).sum())
+        for m, z in zip(mapped, sources, strict=True)
+    ]
+    return float(np.average(ratios, weights=np.asarray(weights, dtype=np.float64)))

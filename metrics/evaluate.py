@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ganctrl.cache import build_once, config_hash
-from ganctrl.methods.base import Clusters, Control, Exemplars
+from ganctrl.methods.base import Clusters, Control, Exemplars, Unconditional
 from ganctrl.metrics import clusters as cluster_metrics
 from ganctrl.metrics import exemplars as exemplar_metrics
 from ganctrl.metrics import fidelity
@@ -119,6 +119,68 @@ def fidelity_family(ctx: Context, control: Control) -> None:
     ctx.record("coverage", c, n, seconds, floor=floor_c, **pair)
 
 
+def _record_purity(ctx: Context, outputs: list[NetOutput], weights, names: tuple[str, str],
+                   seconds: float, guards: dict | None = None) -> None:  # fmt: skip
+    """Generated purity and class coverage of per-cluster samples, under the given names; the
+    purity carries its guards (class coverage first) where given."""
+    predicted = [ctx.predicted_classes(o) for o in outputs]
+    scores = cluster_metrics.generated_purity(predicted, weights, ctx.datamodule.num_classes)
+    n = sum(len(p) for p in predicted)
+    pair = {"seconds_shared_with": list(names)}  # sampling and the feature pass included
+    extra = {} if guards is None else {"guards": {"class_coverage": scores["class_coverage"],
+                                                  **guards}}  # fmt: skip
+    ctx.record(names[0], scores["generated_purity"], n, seconds, **extra, **pair)
+    ctx.record(names[1], scores["class_coverage"], n, seconds, **pair)
+
+
+def _record_factor_nmi(ctx: Context, outputs: list[NetOutput], prefix: str) -> None:
+    """On data with ground-truth factors: which factor did the clusters find?"""
+    ids = np.repeat(np.arange(len(outputs)), [len(o.features) for o in outputs])
+    for factor in ctx.datamodule.factor_names:
+        factor_pred = np.concatenate([o.logits[factor].argmax(1).numpy() for o in outputs])
+        value, seconds = _timed(cluster_metrics.nmi, ids, factor_pred)
+        ctx.record(f"{prefix}_nmi_{factor}", value, len(ids), seconds)
+
+
+def _latent_cluster_family(ctx: Context, control: Clusters, weights) -> dict:
+    """For clusters formed in G's latent space (IMLE and its baselines): the clusters before the
+    mapping (G(z) for the clustered z), how much of their latent spread the mapping keeps, and the
+    unconditional generator's recall and coverage at the same N and seed — the numbers a purity
+    bought by collapse would fall short of."""
+    s = ctx.settings
+    start = time.perf_counter()
+    sources = []
+    for c in range(control.k):
+        members = control.cluster_latents(c)
+        pick = torch.randperm(len(members), generator=torch.Generator().manual_seed(s.seed + c))
+        chosen = members[pick[: s.per_cluster].to(members.device)]
+        sources.append(ctx.net.run(control.render_latents(chosen), s.batch_size))
+    _record_purity(ctx, sources, weights, ("source_purity", "source_class_coverage"),
+                   time.perf_counter() - start)  # fmt: skip
+    _record_factor_nmi(ctx, sources, "source")
+
+    start = time.perf_counter()
+    members = [control.cluster_latents(c) for c in range(control.k)]
+    mapped = [control.sample_cluster_latents(c, len(m), s.seed + c) for c, m in enumerate(members)]
+    spread = cluster_metrics.latent_spread_ratio(mapped, members, weights)
+    ctx.record("latent_spread_ratio", spread, sum(map(len, members)), time.perf_counter() - start)
+
+    start = time.perf_counter()
+    n = ctx.results["recall"]["n"]
+    test, _ = ctx.reference("test", n)
+    images = Unconditional(control.generator).sample(n, s.seed)
+    fake = ctx.net.run(images, s.batch_size).features
+    _, recall = fidelity.precision_recall(test.features, fake, s.pr_k)
+    _, coverage = fidelity.density_coverage(test.features, fake, s.dc_k)
+    pair = {"seconds_shared_with": ["unconditional_recall", "unconditional_coverage"]}
+    seconds = time.perf_counter() - start
+    ctx.record("unconditional_recall", recall, n, seconds, k=s.pr_k, **pair)
+    ctx.record("unconditional_coverage", coverage, n, seconds, k=s.dc_k, **pair)
+    return {"source_purity": ctx.results["source_purity"]["value"],
+            "latent_spread_ratio": spread,
+            "unconditional_recall": recall, "unconditional_coverage": coverage}  # fmt: skip
+
+
 def cluster_family(ctx: Context, control: Clusters) -> None:
     s, dm = ctx.settings, ctx.datamodule
     weights = control.weights.detach().cpu().numpy()
@@ -127,22 +189,15 @@ def cluster_family(ctx: Context, control: Clusters) -> None:
         ctx.net.run(control.sample_cluster(c, s.per_cluster, s.seed + c), s.batch_size)
         for c in range(control.k)
     ]
-    predicted = [ctx.predicted_classes(o) for o in outputs]
-    scores = cluster_metrics.generated_purity(predicted, weights, dm.num_classes)
     seconds = time.perf_counter() - start
-    guards = {"class_coverage": scores["class_coverage"],
-              "mixture_recall": ctx.results["recall"]["value"],
+    guards = {"mixture_recall": ctx.results["recall"]["value"],
               "mixture_coverage": ctx.results["coverage"]["value"]}  # fmt: skip
-    n = control.k * s.per_cluster
-    pair = {"seconds_shared_with": ["generated_purity", "class_coverage"]}  # sampling included
-    ctx.record("generated_purity", scores["generated_purity"], n, seconds, guards=guards, **pair)
-    ctx.record("class_coverage", scores["class_coverage"], n, seconds, **pair)
-    if dm.factor_names:  # which ground-truth factor did the clusters find?
-        ids = np.repeat(np.arange(control.k), s.per_cluster)
-        for factor in dm.factor_names:
-            factor_pred = np.concatenate([o.logits[factor].argmax(1).numpy() for o in outputs])
-            value, seconds = _timed(cluster_metrics.nmi, ids, factor_pred)
-            ctx.record(f"generated_nmi_{factor}", value, n, seconds)
+    if control.has_latents:
+        guards.update(_latent_cluster_family(ctx, control, weights))
+    _record_purity(ctx, outputs, weights, ("generated_purity", "class_coverage"), seconds,
+                   guards=guards)  # fmt: skip
+    if dm.factor_names:
+        _record_factor_nmi(ctx, outputs, "generated")
 
     if control.can_assign:
         images, labels = dm.images("test"), dm.labels("test").numpy()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ganctrl.metrics.knn import neighbours_excluding_self
+from ganctrl.faiss_search import neighbours_excluding_self
 
 
 def conditional_accuracy(predicted, exemplar_labels, n_per: int) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ganctrl.metrics.knn import knn, kth_neighbour_radii
+from ganctrl.faiss_search import knn, kth_neighbour_radii
 
 
 def _float64(x) -> np.ndarray:

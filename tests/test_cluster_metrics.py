@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
@@ -55,3 +56,15 @@ def test_kth_neighbour_rate_on_a_hand_made_point_set():
 def test_conditional_accuracy_counts_in_exemplar_order():
     predicted = np.array([3, 3, 1, 3, 2, 2])
     assert exemplars.conditional_accuracy(predicted, [3, 1, 2], n_per=2) == pytest.approx(5 / 6)
+
+
+def test_latent_spread_ratio_closed_forms():
+    g = torch.Generator().manual_seed(0)
+    source = torch.randn(500, 8, generator=g)
+    assert clusters.latent_spread_ratio([source], [source], [1.0]) == pytest.approx(1.0)
+    halved = 0.5 * source + 3.0  # a shift does not spread; halving quarters the variance
+    assert clusters.latent_spread_ratio([halved], [source], [1.0]) == pytest.approx(0.25)
+    # Per-cluster ratios 1 and 0.25, weighted 3 : 1.
+    ratio = clusters.latent_spread_ratio([source, halved], [source, source], [0.75, 0.25])
+    assert ratio == pytest.approx(0.75 * 1.0 + 0.25 * 0.25)
+    assert clusters.latent_spread_ratio([source[:1].repeat(9, 1)], [source], [1.0]) == 0.0

@@ -49,7 +49,7 @@ class ShiftDirections(Directions):
         return shifted
 
     def render(self, latents):
-        return self._render_latents(latents)
+        return self.render_latents(latents)
 
 
 def test_direction_grid_is_one_traversal_strip_per_direction():

@@ -6,6 +6,7 @@ from omegaconf import OmegaConf
 
 from ganctrl.benchmarks.config import MetricsConfig
 from ganctrl.data.mnist_subset import MNISTSubset
+from ganctrl.methods.backbones.conditioning import GeneratorBase
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.base import Clusters, Exemplars, Unconditional
 from ganctrl.metrics.evaluate import evaluate
@@ -115,3 +116,66 @@ def test_exemplar_family_reports_accuracy_with_chance_and_ceiling(digits, cache)
     assert accuracy["classifier_test_accuracy"] > 0.8
     assert m["sensor_neighbour_rate_1"]["value"] > 0.8  # raw pixels: 1-NN is mostly same digit
     assert m["sensor_neighbour_rate_1"]["value"] >= m["sensor_neighbour_rate_5"]["value"] - 0.05
+
+
+class ReplayGenerator(GeneratorBase):
+    """z[:, 0] picks a real test digit (through a sigmoid), so a latent's class is known."""
+
+    z_dim = 2
+
+    def __init__(self, images):
+        super().__init__()
+        self.images = images
+        self.anchor = torch.nn.Parameter(torch.zeros(()))  # gives the control a device
+
+    def latent_of(self, rows: torch.Tensor) -> torch.Tensor:
+        centre = (rows.double() + 0.5) / len(self.images)
+        return torch.stack([torch.logit(centre).float(), torch.zeros(len(rows))], dim=1)
+
+    def forward(self, z):
+        rows = (torch.sigmoid(z[:, 0].double()) * len(self.images)).long()
+        return self.images[rows.clamp(0, len(self.images) - 1)]
+
+
+class ReplayLatentClusters(Clusters):
+    """Cluster c holds the latents of the class-c digits; `collapse` maps every noise of a
+    cluster onto its first latent."""
+
+    def __init__(self, dm, collapse: bool):
+        images, labels = dm.images("test"), dm.labels("test")
+        super().__init__(ReplayGenerator(images))
+        self.k, self.collapse = 10, collapse
+        self.members = [self.generator.latent_of(torch.nonzero(labels == c)[:, 0]) for c in
+                        range(10)]  # fmt: skip
+        self.weights = torch.full((10,), 0.1)
+
+    def cluster_latents(self, cluster):
+        return self.members[cluster]
+
+    def sample_cluster_latents(self, cluster, n, seed=0):
+        members = self.members[cluster]
+        rows = torch.randint(len(members), (n,), generator=torch.Generator().manual_seed(seed))
+        return members[rows * (not self.collapse)]
+
+    def sample_cluster(self, cluster, n, seed=0):
+        return self.render_latents(self.sample_cluster_latents(cluster, n, seed))
+
+
+def test_latent_clusters_report_sources_spread_and_the_generators_own_recall(digits, cache):
+    honest = evaluate(ReplayLatentClusters(digits, False), digits, SETTINGS, cache, "cpu")
+    collapsed = evaluate(ReplayLatentClusters(digits, True), digits, SETTINGS, cache, "cpu")
+    m, c = honest["metrics"], collapsed["metrics"]
+    assert m["source_purity"]["value"] > 0.8 and m["source_class_coverage"]["value"] == 1.0
+    assert m["latent_spread_ratio"]["value"] == pytest.approx(1.0, abs=0.15)
+    assert c["latent_spread_ratio"]["value"] == 0.0
+    assert c["source_purity"]["value"] == m["source_purity"]["value"]  # the same clusters
+    # The generator's own recall does not depend on the mapping; the collapsed mixture's does.
+    assert c["unconditional_recall"]["value"] == m["unconditional_recall"]["value"]
+    assert c["recall"]["value"] < 0.1 < m["recall"]["value"]
+    guards = c["generated_purity"]["guards"]
+    assert set(guards) == {"class_coverage", "mixture_recall", "mixture_coverage",
+                           "source_purity", "latent_spread_ratio", "unconditional_recall",
+                           "unconditional_coverage"}  # fmt: skip
+    assert guards["mixture_recall"] < 0.1 < guards["unconditional_recall"]
+    plain = evaluate(RealImageClusters(digits, collapse=False), digits, SETTINGS, cache, "cpu")
+    assert "source_purity" not in plain["metrics"]

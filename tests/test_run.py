@@ -77,3 +77,25 @@ def test_multirun_with_wandb_offline_writes_one_result_per_job(tmp_path):
     assert sorted(r["run"]["data"] for r in records) == ["mnist_subset", "shapes"]
     assert all(r["status"] == "ok" for r in records)
     assert list((tmp_path / "outputs").rglob("wandb/offline-run-*"))
+
+
+def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_path):
+    start = time.perf_counter()
+    ganctrl(tmp_path, "-m", "experiment=smoke",
+            "method=imle_clusters,imle_clusters_on_z,imle_clusters_random")  # fmt: skip
+    assert time.perf_counter() - start < 3 * 60
+    records = results(tmp_path)
+    assert sorted(r["run"]["method"] for r in records) == [
+        "imle_clusters", "imle_clusters_on_z", "imle_clusters_random"
+    ]  # fmt: skip
+    for record in records:
+        assert record["status"] == "ok" and record["run"]["control"] == "MappedClusters"
+        assert record["config"]["method"]["epochs"] == 2  # the smoke budget was applied
+        training = record["training"]
+        assert sum(training["cluster_sizes"]) == 1000 and training["iterations"] == 10 * 2
+        expected = {"generated_purity", "class_coverage", "source_purity", "latent_spread_ratio",
+                    "unconditional_recall", "unconditional_coverage"}  # fmt: skip
+        assert expected <= set(record["metrics"])
+        run_dir = Path(record["config"]["paths"]["output"])
+        for name in ("grid", "cluster_0", "cluster_9", "source_grid"):
+            assert (run_dir / record["artifacts"][name]).stat().st_size > 0, name

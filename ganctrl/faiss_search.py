@@ -1,5 +1,7 @@
-"""Exact k-nearest-neighbour search with FAISS: a GPU index where CUDA and faiss-gpu are there,
-the CPU index otherwise. Every kNN in the metrics layer goes through here."""
+"""Exact k-nearest-neighbour search and k-means with FAISS: on the GPU where CUDA and faiss-gpu
+are there, on the CPU otherwise. Every k-NN and k-means in the harness goes through here — the
+metrics' and the methods' alike (IMLE's matching and clustering), so both sides search the same way.
+"""
 
 from __future__ import annotations
 
@@ -33,6 +35,28 @@ def knn(queries, database, k: int) -> tuple[np.ndarray, np.ndarray]:
     index.add(database)
     squared, indices = index.search(queries, k)
     return np.sqrt(np.maximum(squared, 0.0)), indices
+
+
+def kmeans(points, k: int, seed: int, iterations: int = 25) -> tuple[np.ndarray, np.ndarray]:
+    """Lloyd's k-means from a k-means++ start: (cluster of each point, centroids (k, d)).
+
+    Every point shapes the centroids: FAISS otherwise trains on a random 256·k subsample and
+    warns only in verbose mode, which would make the clusters depend on N and k silently.
+    k-means++ seeding, not FAISS's default of k random points, keeps one run from merging two
+    well-separated groups while splitting a third.
+    """
+    points = _as_float32(points)
+    n = len(points)
+    if not 1 <= k <= n:
+        raise ValueError(f"k-means needs 1 <= k <= {n} points, got k={k}")
+    clustering = faiss.Kmeans(
+        points.shape[1], k, niter=iterations, seed=seed, gpu=_gpu_available(),
+        max_points_per_centroid=-(-n // k), min_points_per_centroid=1,
+        init_method=faiss.ClusteringInitMethod_KMEANS_PLUS_PLUS,
+    )  # fmt: skip
+    clustering.train(points)
+    _, assigned = clustering.index.search(points, 1)
+    return assigned[:, 0].astype(np.int64), clustering.centroids
 
 
 def kth_neighbour_radii(points, k: int) -> np.ndarray:
