@@ -99,3 +99,13 @@ def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_pa
         run_dir = Path(record["config"]["paths"]["output"])
         for name in ("grid", "cluster_0", "cluster_9", "source_grid"):
             assert (run_dir / record["artifacts"][name]).stat().st_size > 0, name
+
+
+def test_imle_layer_sweep_on_stylegan_lite_keeps_every_job(tmp_path):
+    """Jobs that differ only in a method setting get folders of their own."""
+    ganctrl(tmp_path, "-m", "experiment=smoke", "method=imle_clusters", "generator=stylegan_lite",
+            "method.clusters=3", "method.layer=2,3")  # fmt: skip
+    records = results(tmp_path)
+    assert sorted(r["config"]["method"]["layer"] for r in records) == [2, 3]
+    assert all(r["status"] == "ok" and r["run"]["generator"] == "stylegan_lite" for r in records)
+    assert all(len(r["training"]["cluster_sizes"]) == 3 for r in records)
