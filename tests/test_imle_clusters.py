@@ -185,3 +185,16 @@ def test_bad_settings_fail_at_construction_naming_the_setting(settings, message)
 def test_too_few_latents_per_cluster_is_a_clear_error():
     with pytest.raises(ValueError, match="raise method.num_latents"):
         fit(IMLEClusters(tiny_generator(), clusters=5, num_latents=6, epochs=1))
+
+
+@pytest.mark.parametrize("dim, sampler_wins", [(2, True), (100, False)])
+def test_imle_objective_prefers_the_cluster_mean_in_high_dimensions(dim, sampler_wins):
+    """Why IMLE's samples shrink toward each cluster's core (docs/results): with Γ = 10·|Z_c|,
+    a perfect sampler of a 100-d Gaussian cluster scores a worse eq. 3 loss than the constant
+    cluster mean, because the nearest of 10·|Z_c| fresh points is farther than the mean is."""
+    g = torch.Generator().manual_seed(0)
+    targets = torch.randn(1000, dim, generator=g)
+    perfect = torch.randn(10 * 1000, dim, generator=g)
+    sampler_loss = imle_loss(targets, perfect[nearest_generated(targets, perfect)])
+    mean_loss = imle_loss(targets, targets.mean(0).expand_as(targets))
+    assert (sampler_loss < mean_loss) == sampler_wins
