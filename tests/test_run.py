@@ -90,6 +90,7 @@ def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_pa
     ]  # fmt: skip
     for record in records:
         assert record["status"] == "ok" and record["run"]["control"] == "MappedClusters"
+        assert record["seconds"]["total"] < 60
         assert record["config"]["method"]["epochs"] == 2  # the smoke budget was applied
         training = record["training"]
         assert sum(training["cluster_sizes"]) == 1000 and training["iterations"] == 10 * 2
