@@ -135,6 +135,8 @@ class MappedClusters(Clusters):
 
 
 class IMLEClusters(ControlMethod):
+    """Method 1 and, through `assign_by`, its two baselines; settings in docs/METHODS.md §1."""
+
     needs_generator = True
     trains_on_images = False
 
@@ -178,7 +180,7 @@ class IMLEClusters(ControlMethod):
         self.generator = generator.eval().requires_grad_(False)
         for tap in (layer, hierarchy_layer):
             if assign_by == "layer" and tap is not None:
-                generator._check_layer(tap)
+                generator.check_layer(tap)
         self.k, self.layer, self.assign_by = clusters, layer, assign_by
         self.num_latents = num_latents
         self.epochs, self.rematch_every, self.pool_factor = epochs, rematch_every, pool_factor

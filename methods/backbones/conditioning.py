@@ -49,6 +49,6 @@ class GeneratorBase(nn.Module):
         device = device if device is not None else next(self.parameters()).device
         return torch.randn(n, self.z_dim, generator=generator, device=device)
 
-    def _check_layer(self, layer: int) -> None:
+    def check_layer(self, layer: int) -> None:
         if not 1 <= layer <= self.num_blocks:
             raise ValueError(f"layer must lie in [1, {self.num_blocks}], got {layer}")

@@ -69,7 +69,7 @@ class DCGANGenerator(GeneratorBase):
         return nn.Sequential(nn.ConvTranspose2d(c_in, channels, 4, 2, 1), nn.Tanh())
 
     def features(self, z: torch.Tensor, layer: int, labels=None, cond=None) -> torch.Tensor:
-        self._check_layer(layer)
+        self.check_layer(layer)
         h = self.input(z, labels, cond)
         for block in self.blocks[:layer]:
             h = block(h)

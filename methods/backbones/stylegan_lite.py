@@ -120,7 +120,7 @@ class StyleGANLiteGenerator(GeneratorBase):
         return self.synthesis_network(ws)
 
     def features(self, z: torch.Tensor, layer: int, labels=None, cond=None) -> torch.Tensor:
-        self._check_layer(layer)
+        self.check_layer(layer)
         return self.synthesis_network(self.mapping(z, labels, cond), stop_after=layer)
 
     def forward(self, z: torch.Tensor, labels=None, cond=None) -> torch.Tensor:
