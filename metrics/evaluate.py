@@ -38,6 +38,7 @@ class Context:
     cache_dir: Path
     results: dict = field(default_factory=dict)
     generated: NetOutput | None = None  # the fidelity sample's pass, reused by later families
+    loaded: dict = field(default_factory=dict)  # (split, n) → reference, read from disk once
 
     def record(self, name: str, value, n: int, seconds: float, **extra) -> None:
         self.results[name] = {
@@ -46,7 +47,13 @@ class Context:
         }  # fmt: skip
 
     def reference(self, split: str, n: int) -> tuple[NetOutput, bool]:
-        """The evaluation net's outputs on n seeded real images of a split (cached on disk)."""
+        """The evaluation net's outputs on n seeded real images of a split (cached on disk), and
+        whether they came from the cache."""
+        if (split, n) not in self.loaded:
+            self.loaded[split, n] = self._load_reference(split, n)
+        return self.loaded[split, n]
+
+    def _load_reference(self, split: str, n: int) -> tuple[NetOutput, bool]:
         available = self.datamodule.size(split)
         if n > available:
             raise ValueError(f"metrics.n={n} exceeds the {available} {split} images")
@@ -148,19 +155,18 @@ def _latent_cluster_family(ctx: Context, control: Clusters, weights) -> dict:
     unconditional generator's recall and coverage at the same N and seed — the numbers a purity
     bought by collapse would fall short of."""
     s = ctx.settings
+    members = [control.cluster_latents(c) for c in range(control.k)]
     start = time.perf_counter()
     sources = []
-    for c in range(control.k):
-        members = control.cluster_latents(c)
-        pick = torch.randperm(len(members), generator=torch.Generator().manual_seed(s.seed + c))
-        chosen = members[pick[: s.per_cluster].to(members.device)]
+    for c, latents in enumerate(members):
+        pick = torch.randperm(len(latents), generator=torch.Generator().manual_seed(s.seed + c))
+        chosen = latents[pick[: s.per_cluster].to(latents.device)]
         sources.append(ctx.net.run(control.render_latents(chosen), s.batch_size))
     _record_purity(ctx, sources, weights, ("source_purity", "source_class_coverage"),
                    time.perf_counter() - start)  # fmt: skip
     _record_factor_nmi(ctx, sources, "source")
 
     start = time.perf_counter()
-    members = [control.cluster_latents(c) for c in range(control.k)]
     mapped = [control.sample_cluster_latents(c, len(m), s.seed + c) for c, m in enumerate(members)]
     spread = cluster_metrics.latent_spread_ratio(mapped, members, weights)
     ctx.record("latent_spread_ratio", spread, sum(map(len, members)), time.perf_counter() - start)
@@ -196,8 +202,7 @@ def cluster_family(ctx: Context, control: Clusters) -> None:
         guards.update(_latent_cluster_family(ctx, control, weights))
     _record_purity(ctx, outputs, weights, ("generated_purity", "class_coverage"), seconds,
                    guards=guards)  # fmt: skip
-    if dm.factor_names:
-        _record_factor_nmi(ctx, outputs, "generated")
+    _record_factor_nmi(ctx, outputs, "generated")
 
     if control.can_assign:
         images, labels = dm.images("test"), dm.labels("test").numpy()
