@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganctrl.cache import write_json_atomically
+from ganctrl import atomic
 
 SCHEMA_VERSION = 1
 _PACKAGES = (
@@ -86,4 +86,4 @@ class RunRecord:
         self.data["seconds"]["total"] = round(time.perf_counter() - self.started, 3)
         if error is not None:
             self.data["error"] = error
-        write_json_atomically(self.data, self.path)
+        atomic.write_json(self.data, self.path)

@@ -11,12 +11,13 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 from pytorch_lightning import seed_everything
+from pytorch_lightning.loggers import WandbLogger
 
+from ganctrl import atomic
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import ConfigError, register_schema, validate
 from ganctrl.benchmarks.records import RunRecord
 from ganctrl.benchmarks.trainer import build_trainer, job_device
-from ganctrl.cache import save_png_atomically
 from ganctrl.metrics.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,35 @@ def run(cfg: DictConfig) -> dict:
     device = job_device(cfg.trainer)
     record = RunRecord(output_dir, cfg, names, device)
     record.write("running")
+    logger = instantiate(cfg.logger) if cfg.logger else False
+    status = "failed"
     try:
-        _run_stages(cfg, names, device, output_dir, record)
+        _run_stages(cfg, names, device, output_dir, record, logger)
+        status = "success"
     except BaseException as error:
         record.write("failed", error=f"{type(error).__name__}: {error}")
         raise
+    finally:
+        close_logger(logger, status)
     record.write("ok")
     log.info("results: %s", record.path)
     return record.data
 
 
-def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None:
+def close_logger(logger, status: str) -> None:
+    """End the job's logging whatever its outcome. Lightning leaves a wandb run open, and the
+    basic launcher runs every job of a sweep in one process: without `finish`, the next job's
+    logger would join this job's run."""
+    if not logger:
+        return
+    logger.finalize(status)
+    if isinstance(logger, WandbLogger):
+        import wandb
+
+        wandb.finish(exit_code=0 if status == "success" else 1)
+
+
+def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord, logger) -> None:
     seed_everything(cfg.seed, workers=True)
     with record.stage("data"):
         datamodule = instantiate(cfg.data)
@@ -62,7 +81,6 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None
         seed_everything(cfg.seed, workers=True)  # the job's RNG must not depend on the zoo's
 
     method = instantiate(cfg.method, **extra)
-    logger = instantiate(cfg.logger) if cfg.logger else False
     if method.trains:
         with record.stage("fit"):
             trainer = build_trainer(cfg.trainer, f"fit {names['method']}", logger)
@@ -76,7 +94,7 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None
         pictures = controls.pictures(seed=cfg.metrics.grid_seed)
         for name, picture in pictures.items():
             path = output_dir / "samples" / f"{name}.png"
-            save_png_atomically(picture, path)
+            atomic.save_png(picture, path)
             record.data["artifacts"][name] = str(path.relative_to(output_dir))
     grid_path = output_dir / record.data["artifacts"]["grid"]
 
@@ -88,7 +106,6 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord) -> None
         logger.log_metrics({f"eval/{k}": m["value"] for k, m in record.data["metrics"].items()})
         if hasattr(logger, "log_image"):
             logger.log_image(key="samples", images=[str(grid_path)])
-        logger.finalize("success")
 
 
 register_schema()

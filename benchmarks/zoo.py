@@ -21,7 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning import seed_everything
 from torch import nn
 
-from ganctrl.cache import build_once, config_hash, load, save_png_atomically
+from ganctrl import atomic
+from ganctrl.cache import build_once, config_hash, load
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,6 @@ def _train(generator_cfg, data_cfg, datamodule, path: Path, name: str, make_trai
         "seconds": time.perf_counter() - start,
         "torch": str(torch.__version__),
     }
-    save_png_atomically(gan.controls().grid(seed=0), path.with_suffix(".png"))
+    atomic.save_png(gan.controls().grid(seed=0), path.with_suffix(".png"))
     state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
     return {"generator": state, "meta": meta}

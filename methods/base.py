@@ -24,6 +24,12 @@ from pytorch_lightning import LightningModule
 from torch import nn
 
 
+def overrides(control: Control, base: type, name: str) -> bool:
+    """Whether `control`'s class replaces `base`'s default (raising) version of method `name`:
+    how a control says it offers an optional capability."""
+    return getattr(type(control), name) is not getattr(base, name)
+
+
 def seeded(seed: int, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
@@ -98,7 +104,7 @@ class Clusters(Control):
 
     @property
     def can_assign(self) -> bool:
-        return type(self).assign is not Clusters.assign
+        return overrides(self, Clusters, "assign")
 
     def cluster_latents(self, cluster: int) -> torch.Tensor:
         """The generator latents cluster `cluster` was formed from (post-hoc methods only)."""
@@ -110,7 +116,7 @@ class Clusters(Control):
 
     @property
     def has_latents(self) -> bool:
-        return type(self).cluster_latents is not Clusters.cluster_latents
+        return overrides(self, Clusters, "cluster_latents")
 
     def sample(self, n: int, seed: int = 0) -> torch.Tensor:
         rng = torch.Generator().manual_seed(seed)
@@ -147,7 +153,7 @@ class Exemplars(Control):
 
     @property
     def can_encode(self) -> bool:
-        return type(self).encode is not Exemplars.encode
+        return overrides(self, Exemplars, "encode")
 
 
 class Directions(Control):

@@ -17,3 +17,10 @@ def compose_cfg():
 
     yield _compose
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    """One cache for every CLI test that does not test the cache itself: the smoke generator and
+    the evaluation nets train once per test run."""
+    return tmp_path_factory.mktemp("shared_cache")

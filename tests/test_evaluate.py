@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 
 from ganctrl.benchmarks.config import MetricsConfig
 from ganctrl.data.mnist_subset import MNISTSubset
-from ganctrl.methods.backbones.conditioning import GeneratorBase
+from ganctrl.methods.backbones.base import GeneratorBase
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.base import Clusters, Exemplars, Unconditional
 from ganctrl.metrics.evaluate import evaluate

@@ -7,15 +7,18 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
 TOP_KEYS = {"schema", "status", "run", "config", "versions", "hardware", "seconds", "metrics",
             "artifacts", "generator", "evaluation"}  # fmt: skip
 
 
-def ganctrl(tmp_path: Path, *overrides: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GANCTRL_CACHE": str(tmp_path / "cache"), "WANDB_MODE": "offline"}
+def ganctrl(
+    tmp_path: Path, *overrides: str, cache: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the command in `tmp_path`; `cache`: the session's shared one unless a test needs a
+    fresh cache of its own (tmp_path/cache)."""
+    cache = cache or tmp_path / "cache"
+    env = {**os.environ, "GANCTRL_CACHE": str(cache), "WANDB_MODE": "offline"}
     return subprocess.run(
         [GANCTRL, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=300, check=check,
@@ -62,27 +65,38 @@ def test_bad_override_fails_before_any_work_naming_the_key(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-def test_failed_job_records_its_failure(tmp_path):
-    run = ganctrl(tmp_path, "experiment=smoke", "generator.checkpoint=/no/such.pt", check=False)
+def test_failed_job_records_its_failure(tmp_path, shared_cache):
+    run = ganctrl(tmp_path, "experiment=smoke", "generator.checkpoint=/no/such.pt",
+                  cache=shared_cache, check=False)  # fmt: skip
     assert run.returncode != 0
     (record,) = results(tmp_path)
     assert record["status"] == "failed" and "/no/such.pt" in record["error"]
 
 
-@pytest.mark.slow
-def test_multirun_with_wandb_offline_writes_one_result_per_job(tmp_path):
-    ganctrl(tmp_path, "-m", "experiment=smoke", "logger=wandb", "data=mnist_subset,shapes",
-            "data.batch_size=16")  # fmt: skip
+def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, shared_cache):
+    """The basic launcher runs every job in one process; each must close its own wandb run."""
+    ganctrl(tmp_path, "-m", "experiment=smoke", "logger=wandb", "seed=0,1,2",
+            "generator.seed=${seed}", cache=shared_cache)  # fmt: skip
     records = results(tmp_path)
-    assert sorted(r["run"]["data"] for r in records) == ["mnist_subset", "shapes"]
-    assert all(r["status"] == "ok" for r in records)
-    assert list((tmp_path / "outputs").rglob("wandb/offline-run-*"))
+    assert sorted(r["run"]["seed"] for r in records) == [0, 1, 2]
+    fids = {r["metrics"]["fid"]["value"] for r in records}
+    assert len(fids) == 3  # three generators: each job's metrics tell its run apart
+    for record in records:
+        assert record["status"] == "ok"
+        run_dir = Path(record["config"]["paths"]["output"])
+        (offline_run,) = (run_dir / "wandb").glob("offline-run-*/run-*.wandb")
+        logged = offline_run.read_bytes()
+        # The run file is protobuf: a history item holds its key and its value as JSON text.
+        own = record["metrics"]["fid"]["value"]
+        assert json.dumps(own).encode() in logged
+        assert not any(json.dumps(fid).encode() in logged for fid in fids - {own})
 
 
-def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_path):
+def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_path, shared_cache):
     start = time.perf_counter()
     ganctrl(tmp_path, "-m", "experiment=smoke",
-            "method=imle_clusters,imle_clusters_on_z,imle_clusters_random")  # fmt: skip
+            "method=imle_clusters,imle_clusters_on_z,imle_clusters_random",
+            cache=shared_cache)  # fmt: skip
     assert time.perf_counter() - start < 3 * 60
     records = results(tmp_path)
     assert sorted(r["run"]["method"] for r in records) == [
@@ -102,10 +116,10 @@ def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_pa
             assert (run_dir / record["artifacts"][name]).stat().st_size > 0, name
 
 
-def test_imle_layer_sweep_on_stylegan_lite_keeps_every_job(tmp_path):
+def test_imle_layer_sweep_on_stylegan_lite_keeps_every_job(tmp_path, shared_cache):
     """Jobs that differ only in a method setting get folders of their own."""
     ganctrl(tmp_path, "-m", "experiment=smoke", "method=imle_clusters", "generator=stylegan_lite",
-            "method.clusters=3", "method.layer=2,3")  # fmt: skip
+            "method.clusters=3", "method.layer=2,3", cache=shared_cache)  # fmt: skip
     records = results(tmp_path)
     assert sorted(r["config"]["method"]["layer"] for r in records) == [2, 3]
     assert all(r["status"] == "ok" and r["run"]["generator"] == "stylegan_lite" for r in records)

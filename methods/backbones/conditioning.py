@@ -35,20 +35,3 @@ class LatentInput(nn.Module):
         if cond is not None:
             z = torch.cat([z, cond], dim=1)
         return z
-
-
-class GeneratorBase(nn.Module):
-    """Shared by every backbone generator: latent sampling and the layer-tap contract."""
-
-    z_dim: int
-    num_blocks: int
-
-    def sample_latents(
-        self, n: int, generator: torch.Generator | None = None, device=None
-    ) -> torch.Tensor:
-        device = device if device is not None else next(self.parameters()).device
-        return torch.randn(n, self.z_dim, generator=generator, device=device)
-
-    def check_layer(self, layer: int) -> None:
-        if not 1 <= layer <= self.num_blocks:
-            raise ValueError(f"layer must lie in [1, {self.num_blocks}], got {layer}")

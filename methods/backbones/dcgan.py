@@ -7,7 +7,8 @@ import math
 import torch
 from torch import nn
 
-from ganctrl.methods.backbones.conditioning import GeneratorBase, LatentInput
+from ganctrl.methods.backbones.base import GeneratorBase
+from ganctrl.methods.backbones.conditioning import LatentInput
 
 
 class _Project(nn.Module):

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganctrl.methods.backbones.conditioning import GeneratorBase, LatentInput
+from ganctrl.methods.backbones.base import GeneratorBase
+from ganctrl.methods.backbones.conditioning import LatentInput
 from ganctrl.methods.backbones.dcgan import num_upsamplings
 
 

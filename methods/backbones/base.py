@@ -1,0 +1,27 @@
+"""The contract every backbone generator follows: latent sampling and the layer-tap check.
+
+`z_dim` sizes the latent; `num_blocks` counts the layer taps of `features(z, layer)`, from 1 (the
+first block) to `num_blocks` (the image). Methods validate a tap with `check_layer` before use.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class GeneratorBase(nn.Module):
+    """Shared by every backbone generator: latent sampling and the layer-tap contract."""
+
+    z_dim: int
+    num_blocks: int
+
+    def sample_latents(
+        self, n: int, generator: torch.Generator | None = None, device=None
+    ) -> torch.Tensor:
+        device = device if device is not None else next(self.parameters()).device
+        return torch.randn(n, self.z_dim, generator=generator, device=device)
+
+    def check_layer(self, layer: int) -> None:
+        if not 1 <= layer <= self.num_blocks:
+            raise ValueError(f"layer must lie in [1, {self.num_blocks}], got {layer}")
