@@ -19,11 +19,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with dev extras
 
-# The unconditional baseline's seed is its generator's: seed s = the GAN trained with seed s.
-bench: $(STAMP) ## the default sweep (PROFILE=toy|paper, SEEDS=0,1,2)
-	$(BIN)/ganctrl -m experiment=$(PROFILE) data=mnist_subset,shapes seed=$(SEEDS) \
-		method=unconditional,imle_clusters,imle_clusters_on_z,imle_clusters_random \
-		'generator.seed=$${seed}'
+# The rows it sweeps live in conf/bench/default.yaml.
+bench: $(STAMP) ## the default sweep (PROFILE=smoke|toy|paper, SEEDS=0,1,2)
+	$(BIN)/ganctrl -m bench=default experiment=$(PROFILE) seed=$(SEEDS)
 
 smoke: $(STAMP) ## one job end to end in seconds
 	$(BIN)/ganctrl experiment=smoke

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
@@ -70,6 +71,17 @@ class MetricsConfig:
 
 
 @dataclass
+class ProfileConfig:
+    """Which budget every method runs (its `${budget:{…}}` tables): set by `experiment=NAME`.
+
+    `fallback`: the profile whose budget a method runs where its table has no entry for `name`;
+    without one, a missing entry fails at start naming the method and the profile."""
+
+    name: str = "paper"
+    fallback: str | None = None
+
+
+@dataclass
 class RootConfig:
     data: Any = MISSING
     method: Any = MISSING
@@ -78,11 +90,33 @@ class RootConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    profile: ProfileConfig = field(default_factory=ProfileConfig)
     seed: int = 0
 
 
+def budget(table, *, _parent_, _root_):
+    """`${budget:{smoke: 2, toy: 100, paper: 400}}`: the value for the run's profile.
+
+    A method states its own budgets in its YAML, so a baseline inherits them through its
+    `defaults`, and a profile that a method's table lacks is an error, not the paper budget."""
+    if not isinstance(table, collections.abc.Mapping) or not table:
+        raise ConfigError(f"budget takes a table {{profile: value, …}}, got {table!r}")
+    profile = _root_.profile
+    for name in (profile.name, profile.fallback):
+        if name is not None and name in table:
+            return table[name]
+    fallback = f" nor for its fallback {profile.fallback!r}" if profile.fallback else ""
+    raise ConfigError(
+        f"{_parent_.get('_target_', 'this node')} has no budget for profile "
+        f"{profile.name!r}{fallback} (it has {', '.join(map(str, table))}): add "
+        f"`{profile.name}: …` to its budget table, or give the profile a fallback"
+    )
+
+
 def register_schema() -> None:
+    """The root schema and the `budget` resolver; call before composing the config."""
     ConfigStore.instance().store(name="ganctrl_schema", node=RootConfig)
+    OmegaConf.register_new_resolver("budget", budget, replace=True)
 
 
 def _type_name(hint) -> str:
@@ -136,6 +170,12 @@ def _signature(target) -> tuple[dict[str, inspect.Parameter], dict[str, Any], bo
     return params, hints, takes_any
 
 
+def _resolver_message(error: InterpolationResolutionError) -> str:
+    """The resolver's own words, without OmegaConf's wrapping and location lines."""
+    first = str(error).splitlines()[0]
+    return first.split("while resolving interpolation: ", 1)[-1]
+
+
 def check_instantiable(node: DictConfig, path: str) -> None:
     """Check one `_target_` node (and the nodes nested in it) against the target's signature."""
     target_name = node._target_
@@ -155,8 +195,11 @@ def check_instantiable(node: DictConfig, path: str) -> None:
             )
         try:
             value = node[key]
-        except InterpolationResolutionError:
-            continue  # resolvable only inside a running Hydra job (e.g. ${hydra:...})
+        except InterpolationResolutionError as error:
+            message = _resolver_message(error)
+            if not HydraConfig.initialized() and message == "HydraConfig was not set":
+                continue  # a ${hydra:…} value, resolvable only inside a running Hydra job
+            raise ConfigError(f"{where}: {message}") from None
         if isinstance(value, DictConfig) and "_target_" in value:
             check_instantiable(value, where)
         elif key in hints and not _matches(value, hints[key]):

@@ -2,11 +2,12 @@ from pathlib import Path
 
 import pytest
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 
 from ganctrl.benchmarks.config import ConfigError, validate
 
 CONF = Path(__file__).parents[1] / "conf"
-GROUPS = ["data", "generator", "method", "trainer", "logger", "metrics", "experiment"]
+GROUPS = ["data", "generator", "method", "trainer", "logger", "metrics", "experiment", "bench"]
 
 
 def options(group: str) -> list[str]:
@@ -82,3 +83,59 @@ def test_unimportable_target_is_named(compose_cfg):
     cfg = compose_cfg("method._target_=ganctrl.methods.nope.Nope")
     with pytest.raises(ConfigError, match=r"method\._target_: cannot import"):
         validate(cfg)
+
+
+# --- budgets: each method's YAML states its own per profile ---------------------------------
+
+PROFILES = options("experiment")
+# What each method row runs in each profile: (num_latents, epochs) for the IMLE family, whose
+# baselines inherit the method's tables; None for rows without a budget of their own.
+IMLE_BUDGETS = {"smoke": (1000, 2), "toy": (20000, 100), "paper": (20000, 400)}
+BUDGETS = {
+    "unconditional": None,
+    "imle_clusters": IMLE_BUDGETS,
+    "imle_clusters_on_z": IMLE_BUDGETS,
+    "imle_clusters_random": IMLE_BUDGETS,
+}
+
+
+def test_every_method_row_has_its_expected_budgets_listed():
+    assert sorted(BUDGETS) == options("method")
+    assert PROFILES == ["paper", "smoke", "toy"]
+
+
+@pytest.mark.parametrize(
+    "method,profile", [(m, p) for m in options("method") for p in PROFILES], ids=str
+)
+def test_every_method_gets_its_budget_in_every_profile(compose_cfg, method, profile):
+    cfg = compose_cfg(f"method={method}", f"experiment={profile}")
+    validate(cfg)
+    assert cfg.profile.name == profile
+    expected = BUDGETS[method]
+    if expected is not None:
+        assert (cfg.method.num_latents, cfg.method.epochs) == expected[profile]
+
+
+def test_a_profile_missing_from_a_budget_fails_at_start_naming_method_and_profile(compose_cfg):
+    cfg = compose_cfg("method=imle_clusters_on_z", "profile.name=mini")
+    with pytest.raises(ConfigError, match=r"method\.\w+: .*IMLEClusters has no budget for "
+                       r"profile 'mini' \(it has paper, toy, smoke\)"):  # fmt: skip
+        validate(cfg)
+
+
+def test_a_profile_with_a_fallback_runs_that_profiles_budgets(compose_cfg):
+    cfg = compose_cfg("method=imle_clusters", "profile.name=mini", "profile.fallback=toy")
+    validate(cfg)
+    assert (cfg.method.num_latents, cfg.method.epochs) == IMLE_BUDGETS["toy"]
+
+
+def test_a_users_override_beats_the_budget(compose_cfg):
+    cfg = compose_cfg("method=imle_clusters", "experiment=toy", "method.epochs=7")
+    assert cfg.method.epochs == 7 and cfg.method.num_latents == 20000
+
+
+def test_the_bench_sweep_lists_every_method_row_once(compose_cfg):
+    params = OmegaConf.load(CONF / "bench" / "default.yaml").hydra.sweeper.params
+    rows = params.method.split(",")
+    assert sorted(rows) == options("method") and len(set(rows)) == len(rows)
+    assert compose_cfg("bench=default", "seed=3").generator.seed == 3
