@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ganctrl import atomic
+from ganctrl import atomic, faiss_search
 
 SCHEMA_VERSION = 1
 _PACKAGES = (
@@ -27,17 +27,21 @@ def versions() -> dict[str, str | None]:
     for package in _PACKAGES:
         with contextlib.suppress(metadata.PackageNotFoundError):
             found[package] = metadata.version(package)
-    found["git_commit"] = _git_commit()
+    commit = _git("rev-parse", "HEAD")
+    found["git_commit"] = commit and commit.strip()
+    status = _git("status", "--porcelain")
+    found["git_dirty"] = None if status is None else bool(status.strip())
     return found
 
 
-def _git_commit() -> str | None:
+def _git(*args: str) -> str | None:
+    """A git command's output in the package's own checkout; None outside one (an install)."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=True,
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True,
+            timeout=5, check=True,
         )  # fmt: skip
-        return out.stdout.strip()
+        return out.stdout
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -52,6 +56,7 @@ def hardware(device: torch.device) -> dict:
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
+    info["faiss"] = faiss_search.backend()
     return info
 
 

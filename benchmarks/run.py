@@ -17,7 +17,12 @@ from ganctrl import atomic
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import ConfigError, register_schema, validate
 from ganctrl.benchmarks.records import RunRecord
-from ganctrl.benchmarks.trainer import build_trainer, job_device
+from ganctrl.benchmarks.trainer import (
+    build_trainer,
+    job_device,
+    process_count,
+    resolved_trainer_settings,
+)
 from ganctrl.metrics.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -30,13 +35,22 @@ def run(cfg: DictConfig) -> dict:
     choices = hydra_cfg.runtime.choices
     names = {group: choices.get(group) for group in ("method", "data", "generator", "trainer")}
     names["experiment"] = choices.get("experiment")
-    device = job_device(cfg.trainer)
+    trainer_settings = resolved_trainer_settings(cfg.trainer)
+    method_class = get_class(cfg.method._target_)
+    if not method_class.supports_ddp and process_count(trainer_settings) > 1:
+        raise ConfigError(
+            f"method={names['method']} ({method_class.__name__}) brings its own schedule of "
+            f"iterations and cannot run in {process_count(trainer_settings)} processes: use "
+            "trainer=gpu or trainer.devices=1"
+        )
+    device = job_device(trainer_settings)
     record = RunRecord(output_dir, cfg, names, device)
+    record.data["trainer"] = trainer_settings
     record.write("running")
     logger = instantiate(cfg.logger) if cfg.logger else False
     status = "failed"
     try:
-        _run_stages(cfg, names, device, output_dir, record, logger)
+        _run_stages(cfg, names, trainer_settings, device, output_dir, record, logger)
         status = "success"
     except BaseException as error:
         record.write("failed", error=f"{type(error).__name__}: {error}")
@@ -61,7 +75,7 @@ def close_logger(logger, status: str) -> None:
         wandb.finish(exit_code=0 if status == "success" else 1)
 
 
-def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord, logger) -> None:
+def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, record, logger):
     seed_everything(cfg.seed, workers=True)
     with record.stage("data"):
         datamodule = instantiate(cfg.data)
@@ -74,7 +88,7 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord, logger)
             entry = zoo.pretrained(
                 cfg.generator, cfg.data, datamodule, cfg.paths.cache,
                 label=f"{names['data']}-{names['generator']}",
-                make_trainer=lambda label: build_trainer(cfg.trainer, label),
+                make_trainer=lambda label: build_trainer(trainer_settings, label),
             )  # fmt: skip
         record.data["generator"] = {"path": str(entry.path), "trained_here": entry.trained}
         extra["generator"] = entry.generator.to(device)
@@ -83,7 +97,7 @@ def _run_stages(cfg, names, device, output_dir: Path, record: RunRecord, logger)
     method = instantiate(cfg.method, **extra)
     if method.trains:
         with record.stage("fit"):
-            trainer = build_trainer(cfg.trainer, f"fit {names['method']}", logger)
+            trainer = build_trainer(trainer_settings, f"fit {names['method']}", logger)
             trainer.fit(method, datamodule if method.trains_on_images else None)
         record.data["training"] = method.summary()
     method.to(device)

@@ -24,10 +24,24 @@ warnings.filterwarnings("ignore", message=r"Found \d+ module\(s\) in eval mode")
 
 GPU_ACCELERATORS = ("gpu", "cuda")
 
+# How the harness runs a Trainer unless the user's trainer config says otherwise: until the
+# method spends its own budget (see ControlMethod), one progress bar of our own, no validation.
+HARNESS_DEFAULTS = {
+    "max_epochs": -1,
+    "enable_progress_bar": False,
+    "enable_checkpointing": False,
+    "enable_model_summary": False,
+    "num_sanity_val_steps": 0,
+    "limit_val_batches": 0,
+}
 
-def resolved_trainer_settings(trainer_cfg: DictConfig) -> dict:
-    """The trainer config with GPU-only choices replaced when this machine cannot honour them."""
-    settings = OmegaConf.to_container(trainer_cfg, resolve=True)
+
+def resolved_trainer_settings(trainer_cfg: DictConfig | dict) -> dict:
+    """What the Trainer runs with: the harness's defaults under the user's trainer config, with
+    GPU-only choices replaced when this machine cannot honour them (results.json records it)."""
+    if isinstance(trainer_cfg, dict):
+        return trainer_cfg  # resolved already
+    settings = {**HARNESS_DEFAULTS, **OmegaConf.to_container(trainer_cfg, resolve=True)}
     accelerator = settings.get("accelerator", "auto")
     if accelerator in GPU_ACCELERATORS and not torch.cuda.is_available():
         log.warning(
@@ -46,13 +60,29 @@ def resolved_trainer_settings(trainer_cfg: DictConfig) -> dict:
     return settings
 
 
-def job_device(trainer_cfg: DictConfig) -> torch.device:
+def _uses_cuda(settings: dict) -> bool:
+    accelerator = settings.get("accelerator", "auto")
+    return accelerator in GPU_ACCELERATORS or (accelerator == "auto" and torch.cuda.is_available())
+
+
+def job_device(trainer_cfg: DictConfig | dict) -> torch.device:
     """The device everything outside trainer.fit (zoo loading, sampling, metrics) runs on."""
-    accelerator = resolved_trainer_settings(trainer_cfg).get("accelerator", "auto")
-    use_cuda = accelerator in GPU_ACCELERATORS or (
-        accelerator == "auto" and torch.cuda.is_available()
-    )
-    return torch.device("cuda" if use_cuda else "cpu")
+    return torch.device("cuda" if _uses_cuda(resolved_trainer_settings(trainer_cfg)) else "cpu")
+
+
+def process_count(trainer_cfg: DictConfig | dict) -> int:
+    """How many training processes the settings start (devices per node × nodes)."""
+    settings = resolved_trainer_settings(trainer_cfg)
+    devices = settings.get("devices", "auto")
+    if isinstance(devices, str) and devices not in ("auto", "-1"):
+        devices = [d for d in devices.split(",") if d.strip()] if "," in devices else int(devices)
+    if isinstance(devices, list | tuple):
+        count = len(devices)
+    elif devices in ("auto", "-1", -1):
+        count = torch.cuda.device_count() if _uses_cuda(settings) else 1
+    else:
+        count = int(devices)
+    return max(count, 1) * int(settings.get("num_nodes", 1))
 
 
 class StepProgress(Callback):
@@ -82,17 +112,8 @@ class StepProgress(Callback):
         self.bar.close()
 
 
-def build_trainer(trainer_cfg: DictConfig, label: str, logger=False) -> Trainer:
+def build_trainer(trainer_cfg: DictConfig | dict, label: str, logger=False) -> Trainer:
     """A trainer that runs until the method spends its own budget (see ControlMethod)."""
-    settings = resolved_trainer_settings(trainer_cfg)
-    return instantiate(
-        settings,
-        logger=logger,
-        callbacks=[StepProgress(label)],
-        max_epochs=-1,
-        enable_progress_bar=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-    )
+    settings = dict(resolved_trainer_settings(trainer_cfg))
+    callbacks = [instantiate(c) for c in settings.pop("callbacks", None) or []]
+    return instantiate(settings, logger=logger, callbacks=[*callbacks, StepProgress(label)])

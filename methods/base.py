@@ -192,10 +192,14 @@ class ControlMethod(LightningModule):
     `steps`: the training budget in iterations of the method's own loop (Lightning's global_step
     counts optimizer steps, which differ from iterations when a step updates several nets);
     the method stops itself when the budget is spent. A method with steps = 0 has nothing to fit.
+    `supports_ddp`: whether it can train in several processes; a method that brings its own
+    schedule of iterations (IMLE: one cluster-epoch per iteration) cannot, and a job that asks
+    for more than one device is refused at start.
     """
 
     needs_generator: bool = False
     trains_on_images: bool = True
+    supports_ddp: bool = True
 
     def __init__(self, steps: int):
         super().__init__()

@@ -139,6 +139,7 @@ class IMLEClusters(ControlMethod):
 
     needs_generator = True
     trains_on_images = False
+    supports_ddp = False
 
     def __init__(
         self,

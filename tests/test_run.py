@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
-TOP_KEYS = {"schema", "status", "run", "config", "versions", "hardware", "seconds", "metrics",
-            "artifacts", "generator", "evaluation"}  # fmt: skip
+TOP_KEYS = {"schema", "status", "run", "config", "trainer", "versions", "hardware", "seconds",
+            "metrics", "artifacts", "generator", "evaluation"}  # fmt: skip
 
 
 def ganctrl(
@@ -54,14 +54,28 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     run_dir = next((tmp_path / "outputs").rglob("results.json")).parent
     assert (run_dir / record["artifacts"]["grid"]).stat().st_size > 0
 
-    ganctrl(tmp_path, "experiment=smoke", "seed=1")
-    assert results(tmp_path)[-1]["generator"]["trained_here"] is False  # the zoo's cache
+    assert record["trainer"]["accelerator"] == "cpu" and record["trainer"]["max_epochs"] == -1
+    assert record["hardware"]["faiss"] == "faiss-cpu"
+    assert isinstance(record["versions"]["git_dirty"], bool)
+
+    ganctrl(tmp_path, "experiment=smoke", "seed=1", "+trainer.enable_model_summary=true")
+    second = results(tmp_path)[-1]
+    assert second["generator"]["trained_here"] is False  # the zoo's cache
+    assert second["trainer"]["enable_model_summary"] is True  # the user's, not the harness's
 
 
 def test_bad_override_fails_before_any_work_naming_the_key(tmp_path):
     run = ganctrl(tmp_path, "experiment=smoke", "+generator.net.widht=4", check=False)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "config error: generator.net.widht" in run.stderr and "valid keys" in run.stderr
+    assert not (tmp_path / "cache").exists()
+
+
+def test_a_method_with_its_own_schedule_is_refused_under_ddp(tmp_path):
+    run = ganctrl(tmp_path, "experiment=smoke", "method=imle_clusters", "trainer.devices=2",
+                  "+trainer.strategy=ddp", check=False)  # fmt: skip
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "method=imle_clusters (IMLEClusters)" in run.stderr and "2 processes" in run.stderr
     assert not (tmp_path / "cache").exists()
 
 

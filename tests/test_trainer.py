@@ -1,7 +1,12 @@
 import pytest
 import torch
 
-from ganctrl.benchmarks.trainer import job_device, resolved_trainer_settings
+from ganctrl.benchmarks.trainer import (
+    build_trainer,
+    job_device,
+    process_count,
+    resolved_trainer_settings,
+)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the fallback of a CPU-only machine")
@@ -17,3 +22,19 @@ def test_cpu_trainer_is_left_as_configured(compose_cfg):
     cfg = compose_cfg("trainer=cpu")
     assert resolved_trainer_settings(cfg.trainer)["accelerator"] == "cpu"
     assert job_device(cfg.trainer) == torch.device("cpu")
+
+
+def test_users_trainer_settings_reach_the_trainer_over_the_harness_defaults(compose_cfg):
+    cfg = compose_cfg("+trainer.enable_model_summary=true", "+trainer.gradient_clip_val=0.5")
+    settings = resolved_trainer_settings(cfg.trainer)
+    assert settings["enable_model_summary"] is True  # the harness default is False
+    assert settings["max_epochs"] == -1 and settings["num_sanity_val_steps"] == 0
+    trainer = build_trainer(settings, "test")
+    assert trainer.gradient_clip_val == 0.5 and trainer.max_epochs == -1
+
+
+def test_process_count_reads_devices_and_nodes(compose_cfg):
+    assert process_count(compose_cfg("trainer=cpu").trainer) == 1
+    assert process_count(compose_cfg("trainer.devices=2", "+trainer.strategy=ddp").trainer) == 2
+    assert process_count({"accelerator": "cpu", "devices": "0,1", "num_nodes": 2}) == 4
+    assert process_count({"accelerator": "cpu", "devices": "auto"}) == 1
