@@ -8,6 +8,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torchmetrics.functional.clustering import adjusted_rand_score, normalized_mutual_info_score
 
+from ganctrl.finite import finite_rows
+
 
 def contingency(clusters, labels) -> np.ndarray:
     """counts[c, y]: how many items of cluster c carry label y."""
@@ -54,14 +56,23 @@ def ari(clusters, labels) -> float:
 
 def generated_purity(predicted: list[np.ndarray], weights, num_classes: int) -> dict[str, float]:
     """From the evaluation net's class predictions for each cluster's samples: the weighted mean
-    of per-cluster majority fractions, and class coverage = distinct majority classes / C."""
-    weights = np.asarray(weights, dtype=np.float64)
+    of per-cluster majority fractions, and class coverage = distinct majority classes / C.
+    A cluster of positive weight with no samples is an error: it has no majority to weigh."""
+    weights = finite_rows(weights, "cluster weights")
+    if len(predicted) != len(weights):
+        raise ValueError(f"{len(predicted)} clusters of predictions for {len(weights)} weights")
+    used = weights > 0
     majority_share, majority_class = [], []
-    for classes in predicted:
-        counts = np.bincount(classes, minlength=num_classes)
+    for c, classes in enumerate(predicted):
+        counts = np.bincount(np.asarray(classes, dtype=np.int64), minlength=num_classes)
+        if counts.sum() == 0:
+            if used[c]:
+                raise ValueError(f"cluster {c} has weight {weights[c]:g} but no samples")
+            majority_share.append(np.nan)  # weight 0: masked out below
+            majority_class.append(-1)
+            continue
         majority_share.append(counts.max() / counts.sum())
         majority_class.append(counts.argmax())
-    used = weights > 0
     return {
         "generated_purity": float(
             np.average(np.array(majority_share)[used], weights=weights[used])
@@ -73,8 +84,10 @@ def generated_purity(predicted: list[np.ndarray], weights, num_classes: int) -> 
 def latent_spread_ratio(mapped: list[torch.Tensor], sources: list[torch.Tensor], weights) -> float:
     """Σ_c w_c · tr Cov(T_c(e)) / tr Cov(Z_c): how much of each cluster's latent spread the
     mapping reproduces (1: all of it; → 0: collapsed onto the cluster's core)."""
-    ratios = [
-        float(m.double().var(dim=0).sum() / z.double().var(dim=0).sum())
-        for m, z in zip(mapped, sources, strict=True)
-    ]
-    return float(np.average(ratios, weights=np.asarray(weights, dtype=np.float64)))
+    weights = finite_rows(weights, "cluster weights")
+    ratios = []
+    for c, (m, z) in enumerate(zip(mapped, sources, strict=True)):
+        m = torch.from_numpy(finite_rows(m, f"mapped latents of cluster {c}"))
+        z = torch.from_numpy(finite_rows(z, f"source latents of cluster {c}"))
+        ratios.append(float(m.var(dim=0).sum() / z.var(dim=0).sum()))
+    return float(np.average(ratios, weights=weights))

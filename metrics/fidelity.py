@@ -7,25 +7,27 @@ Each metric is a pure function of features or class probabilities:
 - KID (Bińkowski et al. 2018): unbiased MMD² with k(x, y) = (xᵀy/d + 1)³ over 100 subsets.
 - Precision/recall (Kynkäänniemi et al. 2019): k = 3, membership with ≤.
 - Density/coverage (Naeem et al. 2020): k = 5, strict <.
+Every input is checked for NaN and inf first (ganctrl/finite.py). Precision/recall and
+density/coverage take radii, ball membership and nearest distances from one exact float64
+distance engine (`distance_blocks`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
-from ganctrl.faiss_search import knn, kth_neighbour_radii
+from ganctrl.finite import finite_rows
+
+# Distances the exact engine holds at once; bounds memory whatever N is.
+BLOCK_BYTES = 64 * 2**20
 
 
-def _float64(x) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
-def gaussian_stats(features) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_stats(features, name: str = "features") -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (N − 1) in float64."""
-    f = _float64(features)
+    f = finite_rows(features, name)
     if f.ndim != 2 or len(f) < 2:
         raise ValueError(f"FID needs at least 2 feature vectors, got shape {f.shape}")
     return f.mean(axis=0), np.cov(f, rowvar=False, ddof=1)
@@ -45,12 +47,18 @@ def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
 
 
 def fid(features1, features2) -> float:
-    return fid_from_stats(*gaussian_stats(features1), *gaussian_stats(features2))
+    """FID between the scored set (the harness passes generated or floor features first) and
+    the real reference."""
+    stats1 = gaussian_stats(features1, "fake features")
+    return fid_from_stats(*stats1, *gaussian_stats(features2, "real features"))
 
 
 def inception_score(probs, splits: int = 10, seed: int = 0) -> tuple[float, float]:
     """Mean and std (ddof 0) of exp(E KL(p(y|x) ‖ p(y))) over seeded splits."""
-    p = _float64(probs)
+    p = finite_rows(probs, "probs")
+    if not 1 <= splits <= len(p):
+        # An empty split has no marginal: its score would be NaN, and the mean with it.
+        raise ValueError(f"IS needs at least one row per split: {len(p)} rows for {splits} splits")
     p = p[np.random.default_rng(seed).permutation(len(p))]
     scores = []
     for part in np.array_split(p, splits):
@@ -73,7 +81,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 def kid(features1, features2, subsets: int = 100, subset_size: int = 1000, seed: int = 0):
     """Mean and std of the unbiased MMD² over random equal-size subsets (can be negative)."""
-    x, y = _float64(features1), _float64(features2)
+    x, y = finite_rows(features1, "fake features"), finite_rows(features2, "real features")
     m = min(subset_size, len(x), len(y))
     if m < 2:
         raise ValueError("KID needs at least 2 samples in each set")
@@ -89,31 +97,59 @@ def kid(features1, features2, subsets: int = 100, subset_size: int = 1000, seed:
     return float(np.mean(values)), float(np.std(values))
 
 
-def _ball_counts(queries, centres, radii, strict: bool, chunk: int = 2048) -> np.ndarray:
-    """For each query, how many balls B(centre_i, radius_i) contain it."""
-    q, c = torch.from_numpy(_float64(queries)), torch.from_numpy(_float64(centres))
-    r = torch.from_numpy(_float64(radii))
-    counts = []
-    for start in range(0, len(q), chunk):
-        d = torch.cdist(q[start : start + chunk], c)
-        inside = d < r if strict else d <= r
-        counts.append(inside.sum(dim=1))
-    return torch.cat(counts).numpy()
+def distance_blocks(
+    queries: np.ndarray, database: np.ndarray
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """Exact Euclidean distances in float64, a block of query rows at a time: (rows, block) with
+    block[i, j] = ‖queries[rows][i] − database[j]‖.
+
+    Direct differences, not ‖q‖² + ‖x‖² − 2 qᵀx: that expansion cancels catastrophically where
+    points nearly coincide or share a large offset, so an exact duplicate would sit a noise
+    distance from its copy and a radius of exactly 0 would come out as noise. Each entry is
+    computed the same way wherever it falls, so d(a, b) here equals d(b, a) in any block.
+    """
+    q, x = torch.from_numpy(queries), torch.from_numpy(database)
+    rows = max(1, BLOCK_BYTES // (8 * max(1, len(x))))
+    for start in range(0, len(q), rows):
+        block = slice(start, start + rows)
+        yield block, torch.cdist(q[block], x, compute_mode="donot_use_mm_for_euclid_dist")
+
+
+def kth_neighbour_radii(points: np.ndarray, k: int, name: str = "points") -> torch.Tensor:
+    """Distance from each point to its k-th nearest other point: the (k+1)-th smallest distance
+    with its own zero counted. Dropping column 0 instead would go wrong on exact duplicates,
+    whose own index need not come first among the zeros."""
+    if not 1 <= k < len(points):
+        raise ValueError(f"{name}: a k-th other neighbour (k={k}) needs more than k points, "
+                         f"got {len(points)}")  # fmt: skip
+    radii = torch.empty(len(points), dtype=torch.float64)
+    for rows, block in distance_blocks(points, points):
+        radii[rows] = block.kthvalue(k + 1, dim=1).values
+    return radii
 
 
 def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
-    """Precision: share of fakes inside some real k-NN ball; recall: the reverse."""
-    real_radii, fake_radii = kth_neighbour_radii(real, k), kth_neighbour_radii(fake, k)
-    precision = (_ball_counts(fake, real, real_radii, strict=False) > 0).mean()
-    recall = (_ball_counts(real, fake, fake_radii, strict=False) > 0).mean()
-    return float(precision), float(recall)
+    """Precision: share of fakes inside some real k-NN ball; recall: the reverse (both ≤)."""
+    real, fake = finite_rows(real, "real features"), finite_rows(fake, "fake features")
+    real_radii = kth_neighbour_radii(real, k, "real features")
+    fake_radii = kth_neighbour_radii(fake, k, "fake features")
+    fake_inside = torch.zeros(len(fake), dtype=torch.bool)
+    real_inside = torch.zeros(len(real), dtype=torch.bool)
+    for rows, block in distance_blocks(fake, real):  # one fake-to-real matrix serves both
+        fake_inside[rows] = (block <= real_radii).any(dim=1)
+        real_inside |= (block <= fake_radii[rows, None]).any(dim=0)
+    return fake_inside.double().mean().item(), real_inside.double().mean().item()
 
 
 def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     """Density: mean count of real k-NN balls around each fake / k; coverage: share of real
-    points whose k-NN ball holds at least one fake."""
-    real_radii = kth_neighbour_radii(real, k)
-    density = _ball_counts(fake, real, real_radii, strict=True).mean() / k
-    nearest_fake, _ = knn(real, fake, 1)
-    coverage = (nearest_fake[:, 0] < real_radii).mean()
-    return float(density), float(coverage)
+    points whose k-NN ball holds at least one fake (both strict <)."""
+    real, fake = finite_rows(real, "real features"), finite_rows(fake, "fake features")
+    real_radii = kth_neighbour_radii(real, k, "real features")
+    counts = torch.zeros(len(fake), dtype=torch.int64)
+    nearest_fake = torch.full((len(real),), torch.inf, dtype=torch.float64)
+    for rows, block in distance_blocks(fake, real):
+        counts[rows] = (block < real_radii).sum(dim=1)
+        nearest_fake = torch.minimum(nearest_fake, block.min(dim=0).values)
+    density = counts.double().mean().item() / k
+    return density, (nearest_fake < real_radii).double().mean().item()

@@ -4,7 +4,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.metrics.cluster import contingency_matrix
 
-from ganctrl.metrics import clusters, exemplars
+from ganctrl.metrics import clusters
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -43,21 +43,6 @@ def test_generated_purity_weights_and_class_coverage():
     assert scores["class_coverage"] == pytest.approx(2 / 4)  # majorities 1 and 0; cluster 2 unused
 
 
-def test_kth_neighbour_rate_on_a_hand_made_point_set():
-    points = np.array([[0.0], [1.0], [3.0], [10.0], [11.5], [14.0]])
-    labels = np.array([0, 0, 1, 1, 1, 0])
-    # 1st neighbours: 1, 0, 1, 4, 3, 4 → same label for points 0, 1, 3, 4
-    # 2nd neighbours: 2, 2, 0, 5, 5, 3 → same label for none
-    rates = exemplars.kth_neighbour_rates(points, labels, ks=(1, 2))
-    assert rates[1] == pytest.approx(4 / 6)
-    assert rates[2] == pytest.approx(0 / 6)
-
-
-def test_conditional_accuracy_counts_in_exemplar_order():
-    predicted = np.array([3, 3, 1, 3, 2, 2])
-    assert exemplars.conditional_accuracy(predicted, [3, 1, 2], n_per=2) == pytest.approx(5 / 6)
-
-
 def test_latent_spread_ratio_closed_forms():
     g = torch.Generator().manual_seed(0)
     source = torch.randn(500, 8, generator=g)
@@ -68,3 +53,30 @@ def test_latent_spread_ratio_closed_forms():
     ratio = clusters.latent_spread_ratio([source, halved], [source, source], [0.75, 0.25])
     assert ratio == pytest.approx(0.75 * 1.0 + 0.25 * 0.25)
     assert clusters.latent_spread_ratio([source[:1].repeat(9, 1)], [source], [1.0]) == 0.0
+
+
+def test_generated_purity_names_an_empty_cluster_of_positive_weight():
+    predicted = [np.array([1, 1, 2]), np.array([], dtype=np.int64), np.array([0, 0])]
+    with pytest.raises(ValueError, match="cluster 1 has weight 0.25 but no samples"):
+        clusters.generated_purity(predicted, [0.5, 0.25, 0.25], num_classes=3)
+    # Weight 0: nothing to weigh, no NaN either.
+    scores = clusters.generated_purity(predicted, [0.5, 0.0, 0.5], num_classes=3)
+    assert scores["generated_purity"] == pytest.approx(0.5 * 2 / 3 + 0.5 * 1.0)
+    assert scores["class_coverage"] == pytest.approx(2 / 3)
+
+
+def test_generated_purity_needs_one_weight_per_cluster():
+    with pytest.raises(ValueError, match="2 clusters of predictions for 3 weights"):
+        clusters.generated_purity([np.array([0]), np.array([1])], [0.3, 0.3, 0.4], 2)
+
+
+def test_non_finite_latents_and_weights_are_rejected_by_name():
+    source = torch.randn(20, 4, generator=torch.Generator().manual_seed(1))
+    broken = source.clone()
+    broken[5, 2] = float("nan")
+    with pytest.raises(ValueError, match=r"^mapped latents of cluster 1: 1 of 20 rows hold NaN"):
+        clusters.latent_spread_ratio([source, broken], [source, source], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"^source latents of cluster 0: 1 of 20 rows"):
+        clusters.latent_spread_ratio([source], [broken], [1.0])
+    with pytest.raises(ValueError, match=r"^cluster weights: 1 of 2 rows hold NaN or inf$"):
+        clusters.latent_spread_ratio([source, source], [source, source], [0.5, float("inf")])

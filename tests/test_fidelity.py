@@ -1,11 +1,17 @@
-"""Fidelity metrics pinned to closed forms, hand cases and torchmetrics (docs/METRICS.md)."""
+"""Fidelity metrics pinned to closed forms, hand cases and reference implementations on the
+same features: torchmetrics (FID), torch-fidelity (IS, KID, precision/recall) and prdc
+(density/coverage, and precision/recall where its conventions agree) (docs/METRICS.md)."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
+from prdc import compute_prdc
 from scipy.linalg import sqrtm
+from torch_fidelity.metric_isc import isc_features_to_metric
+from torch_fidelity.metric_kid import kernel_mmd, kid_features_to_metric
+from torch_fidelity.metric_prc import prc_features_to_metric
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from ganctrl.metrics import fidelity
@@ -108,3 +114,173 @@ def test_kid_with_subsets_as_large_as_the_sets_is_one_exact_mmd():
     x, y = rng.normal(size=(50, 3)), rng.normal(size=(50, 3)) + 0.5
     mean, std = fidelity.kid(x, y, subsets=100, subset_size=1000)
     assert mean == pytest.approx(fidelity.mmd2_unbiased(x, y)) and std == 0.0
+
+
+def test_inception_score_equals_torch_fidelity_on_the_same_logits():
+    logits = 3.0 * torch.randn(
+        500, 10, generator=torch.Generator().manual_seed(6), dtype=torch.float64
+    )
+    probs = torch.softmax(logits, dim=1).numpy()
+    ours = fidelity.inception_score(probs, splits=10, seed=7)
+    # Conventions: torch-fidelity takes logits and shuffles with RandomState(rng_seed); we take
+    # probabilities and shuffle with default_rng(seed). So it gets our order and no shuffle. Its
+    # split bounds i·N//splits put the longer splits last where np.array_split puts them first:
+    # the same splits only where splits divides N, as here.
+    order = np.random.default_rng(7).permutation(500)
+    reference = isc_features_to_metric(logits[order], splits=10, shuffle=False)
+    expected = (reference["inception_score_mean"], reference["inception_score_std"])
+    assert ours == pytest.approx(expected, rel=1e-10)
+    assert ours[1] > 0.01  # the splits differ: the std is compared too, not two zeros
+
+
+def test_inception_score_needs_a_row_per_split():
+    probs = np.full((7, 3), 1 / 3)
+    with pytest.raises(ValueError, match="7 rows for 10 splits"):
+        fidelity.inception_score(probs, splits=10)
+    assert fidelity.inception_score(probs, splits=7) == pytest.approx((1.0, 0.0))
+
+
+def test_kid_equals_torch_fidelity_on_the_same_features():
+    rng = np.random.default_rng(8)
+    x, y = rng.normal(size=(120, 16)), rng.normal(size=(120, 16)) * 1.1 + 0.3
+    # Conventions: torch-fidelity draws subsets with RandomState(rng_seed), we with
+    # default_rng(seed), so draws are compared only where they cannot matter (whole sets), and the
+    # estimator draw by draw. torch-fidelity refuses subset_size > N; we clamp it to N.
+    mean, std = fidelity.kid(x, y, subsets=4, subset_size=1000)
+    reference = kid_features_to_metric(
+        torch.from_numpy(x), torch.from_numpy(y), kid_subsets=4, kid_subset_size=120,
+        verbose=False,
+    )  # fmt: skip
+    assert mean == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-9)
+    assert std == 0.0 and reference["kernel_inception_distance_std"] < 1e-12
+    for _ in range(3):
+        a, b = x[rng.choice(120, 50, replace=False)], y[rng.choice(120, 50, replace=False)]
+        assert fidelity.mmd2_unbiased(a, b) == pytest.approx(kernel_mmd(a, b), rel=1e-9)
+
+
+def _seeded_pair(seed=9, d=32):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(300, d)), rng.normal(size=(240, d)) * 1.15 + 0.1
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_precision_recall_equal_torch_fidelity_and_prdc_on_the_same_features(k):
+    real, fake = _seeded_pair()
+    precision, recall = fidelity.precision_recall(real, fake, k)
+    assert 0 < precision < 1 and 0 < recall < 1 and precision != recall
+    # torch-fidelity: features_1 is the generated set; ≤ membership like ours. Its means are
+    # float32, hence abs=1e-6 (one point is 1/300).
+    reference = prc_features_to_metric(
+        torch.from_numpy(fake), torch.from_numpy(real), prc_neighborhood=k, verbose=False
+    )
+    assert (precision, recall) == pytest.approx(
+        (reference["precision"], reference["recall"]), abs=1e-6
+    )
+    # prdc counts strictly (<): the same on continuous features, where no distance ties a radius.
+    ref = compute_prdc(real, fake, k)
+    assert (precision, recall) == pytest.approx((ref["precision"], ref["recall"]), abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_density_coverage_equal_prdc_on_the_same_features(k):
+    real, fake = _seeded_pair()
+    density, coverage = fidelity.density_coverage(real, fake, k)
+    ref = compute_prdc(real, fake, k)
+    assert (density, coverage) == pytest.approx((ref["density"], ref["coverage"]), abs=1e-12)
+    assert 0 < density and 0 < coverage < 1
+
+
+def test_ties_on_an_integer_lattice_follow_each_reference_convention():
+    """Small integers make every distance exact in all three implementations, and ties (between
+    duplicates and equal distances) common: the membership rules are all that differ."""
+    rng = np.random.default_rng(10)
+    real, fake = rng.integers(-2, 3, size=(300, 4)), rng.integers(-2, 3, size=(250, 4))
+    real, fake = real.astype(np.float64), fake.astype(np.float64)
+    density, coverage = fidelity.density_coverage(real, fake, 5)
+    ref = compute_prdc(real, fake, 5)
+    assert (density, coverage) == pytest.approx((ref["density"], ref["coverage"]), abs=1e-12)
+    precision, recall = fidelity.precision_recall(real, fake, 3)
+    reference = prc_features_to_metric(
+        torch.from_numpy(fake), torch.from_numpy(real), prc_neighborhood=3, verbose=False
+    )
+    assert (precision, recall) == pytest.approx(
+        (reference["precision"], reference["recall"]), abs=1e-6
+    )
+    # prdc's precision/recall count strictly (<), unlike Kynkäänniemi et al. and torch-fidelity
+    # (≤): a radius of 0 (k+1 duplicates) then holds nothing, so prdc's values are lower here.
+    strict = compute_prdc(real, fake, 3)
+    assert strict["precision"] < precision and strict["recall"] < recall
+
+
+def test_exact_duplicates_compared_with_their_copies():
+    base = np.random.default_rng(0).normal(size=(50, 64))
+    copies = np.tile(base, (4, 1))  # every point 4 times: k = 3 radii are exactly 0
+    # ≤ keeps a point inside its own zero-radius ball. The float32 search this replaced left
+    # 36% of them outside (precision 0.64).
+    assert fidelity.precision_recall(copies, copies, 3) == (1.0, 1.0)
+    # k = 5: each radius is the distance to the nearest distinct point, so a fake lies strictly
+    # inside exactly its 4 copies' balls: density 4/5 (was 1.26), as prdc says.
+    density, coverage = fidelity.density_coverage(copies, copies, 5)
+    ref = compute_prdc(copies, copies, 5)
+    assert (density, coverage) == pytest.approx((ref["density"], ref["coverage"]), abs=1e-12)
+    assert density == pytest.approx(0.8, abs=1e-12)
+    # k = 3 with strict <: zero radii hold nothing. (prdc's own answer there is noise: its
+    # ‖x‖² + ‖y‖² − 2xᵀy distances put copies a rounding error apart.)
+    assert fidelity.density_coverage(copies, copies, 3) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_a_common_offset_changes_nothing(duplicates):
+    real, fake = _seeded_pair(seed=11, d=64)
+    if duplicates:
+        real = fake = np.tile(real[:50], (4, 1))
+    plain = fidelity.precision_recall(real, fake, 3) + fidelity.density_coverage(real, fake, 5)
+    moved = fidelity.precision_recall(real + 100, fake + 100, 3) + fidelity.density_coverage(
+        real + 100, fake + 100, 5
+    )
+    assert moved == pytest.approx(plain, abs=1e-9)
+
+
+def test_blocks_are_exact_distances_and_do_not_change_the_metrics(monkeypatch):
+    real, fake = _seeded_pair(seed=12, d=8)
+    whole = fidelity.precision_recall(real, fake, 3) + fidelity.density_coverage(real, fake, 5)
+    monkeypatch.setattr(fidelity, "BLOCK_BYTES", 8 * len(real) * 50)  # 50 rows a block
+    blocks = list(fidelity.distance_blocks(fake, real))
+    assert len(blocks) == math.ceil(len(fake) / 50)
+    matrix = torch.cat([block for _, block in blocks]).numpy()
+    direct = np.sqrt(((fake[:, None, :] - real[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(matrix, direct, rtol=1e-14)
+    chunked = fidelity.precision_recall(real, fake, 3) + fidelity.density_coverage(real, fake, 5)
+    assert chunked == whole
+
+
+def test_radii_need_more_points_than_k():
+    points = np.random.default_rng(13).normal(size=(3, 2))
+    with pytest.raises(ValueError, match="real features: .*k=3.*got 3"):
+        fidelity.precision_recall(points, points, 3)
+
+
+def _with_bad_rows(rows: int = 40, bad=(3, 17)):
+    values = np.random.default_rng(14).normal(size=(rows, 4))
+    values[bad[0], 1], values[bad[1]] = np.nan, np.inf
+    return values
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        (lambda good, bad: fidelity.fid(bad, good), "fake features"),
+        (lambda good, bad: fidelity.fid(good, bad), "real features"),
+        (lambda good, bad: fidelity.kid(bad, good, 2, 10), "fake features"),
+        (lambda good, bad: fidelity.kid(good, torch.from_numpy(bad)), "real features"),
+        (lambda good, bad: fidelity.precision_recall(good, bad), "fake features"),
+        (lambda good, bad: fidelity.precision_recall(bad, good), "real features"),
+        (lambda good, bad: fidelity.density_coverage(good, bad), "fake features"),
+        (lambda good, bad: fidelity.density_coverage(bad, good), "real features"),
+        (lambda good, bad: fidelity.inception_score(np.abs(bad), 4), "probs"),
+    ],
+)
+def test_non_finite_rows_are_rejected_by_name_and_count(metric, message):
+    good = np.random.default_rng(15).normal(size=(40, 4))
+    with pytest.raises(ValueError, match=f"^{message}: 2 of 40 rows hold NaN or inf$"):
+        metric(good, _with_bad_rows())
