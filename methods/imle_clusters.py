@@ -100,9 +100,16 @@ def by_size(labels: torch.Tensor, k: int) -> torch.Tensor:
     return new_label[labels]
 
 
-def stream_seed(seed: int, cluster: int) -> int:
-    """An independent seed per (job seed, cluster)."""
-    return int(np.random.SeedSequence([seed, cluster]).generate_state(1)[0])
+# The job's independent random streams: the clustered latents, the random-label baseline's
+# permutation, and per cluster T_c's initial weights and its noise (matching pools, jitter,
+# minibatch order). Sharing one seed between two of them would correlate what should not be.
+STREAMS = ("latents", "assignment", "init", "noise")
+
+
+def stream_seed(seed: int, stream: str, cluster: int = 0) -> int:
+    """The seed of one stream: the child (stream, cluster) spawned from the job's seed."""
+    child = np.random.SeedSequence(seed, spawn_key=(STREAMS.index(stream), cluster))
+    return int(child.generate_state(1)[0])
 
 
 class MappedClusters(Clusters):
@@ -192,7 +199,7 @@ class IMLEClusters(ControlMethod):
         self.mappings = nn.ModuleList()
         for c in range(clusters):
             with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(stream_seed(seed, c))
+                torch.manual_seed(stream_seed(seed, "init", c))
                 self.mappings.append(mapping_network(dim, hidden or dim))
         self.members: list[torch.Tensor] = []
         self.facts: dict = {}
@@ -201,8 +208,8 @@ class IMLEClusters(ControlMethod):
 
     def _assign(self, latents: torch.Tensor, layer: int, k: int) -> torch.Tensor:
         if self.assign_by == "random":
-            order = torch.randperm(len(latents), generator=torch.Generator().manual_seed(self.seed))
-            return order % k
+            rng = torch.Generator().manual_seed(stream_seed(self.seed, "assignment"))
+            return torch.randperm(len(latents), generator=rng) % k
         if self.assign_by == "latent":
             points = latents.cpu()
         else:
@@ -212,7 +219,7 @@ class IMLEClusters(ControlMethod):
 
     def form_clusters(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(latents, cluster of each): N seeded latents, clustered as `assign_by` says."""
-        rng = torch.Generator().manual_seed(self.seed)
+        rng = torch.Generator().manual_seed(stream_seed(self.seed, "latents"))
         latents = self.generator.sample_latents(self.num_latents, generator=rng, device="cpu")
         latents = latents.to(self.device)
         coarse_layer, coarse_k, keep = self.hierarchy
@@ -234,8 +241,8 @@ class IMLEClusters(ControlMethod):
             )
         self.facts.update(cluster_sizes=sizes, clustering_seconds=time.perf_counter() - start)
         log.info("IMLE clusters (%s): sizes %s", self.assign_by, sizes)
-        self._streams = [torch.Generator().manual_seed(stream_seed(self.seed, c)) for c in
-                         range(self.k)]  # fmt: skip
+        self._streams = [torch.Generator().manual_seed(stream_seed(self.seed, "noise", c)) for c
+                         in range(self.k)]  # fmt: skip
         self._noises: list[torch.Tensor | None] = [None] * self.k
         self._imle_start = time.perf_counter()
 

@@ -10,11 +10,13 @@ from ganctrl.benchmarks.trainer import build_trainer
 from ganctrl.faiss_search import kmeans
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.imle_clusters import (
+    STREAMS,
     IMLEClusters,
     by_size,
     imle_loss,
     mapping_network,
     nearest_generated,
+    stream_seed,
 )
 from ganctrl.metrics.clusters import latent_spread_ratio, nmi
 
@@ -198,3 +200,12 @@ def test_imle_objective_prefers_the_cluster_mean_in_high_dimensions(dim, sampler
     sampler_loss = imle_loss(targets, perfect[nearest_generated(targets, perfect)])
     mean_loss = imle_loss(targets, targets.mean(0).expand_as(targets))
     assert (sampler_loss < mean_loss) == sampler_wins
+
+
+def test_random_streams_are_separate_children_of_the_job_seed():
+    # The latents, the random labels, each T_c's initial weights and its noise: no two share one.
+    seeds = [stream_seed(7, stream, c) for stream in STREAMS for c in range(3)]
+    assert len(set(seeds)) == len(seeds)
+    # Each is numpy's own spawned child (stream, cluster) of SeedSequence(job seed).
+    child = np.random.SeedSequence(7).spawn(STREAMS.index("noise") + 1)[-1].spawn(2)[1]
+    assert stream_seed(7, "noise", 1) == int(child.generate_state(1)[0])
