@@ -1,10 +1,11 @@
 """Config schema and checks: a wrong key, type or value fails at start, naming the fix.
 
-Two layers. The root keys (seed, paths, generator, metrics) are dataclasses registered in Hydra's
-ConfigStore, so OmegaConf rejects unknown keys and bad types while composing. Every node with a
-`_target_` is checked against the signature of the class it instantiates — the constructor is
-the schema, so the two can never drift apart: unknown keys are named with the valid ones, and
-values are checked against the parameter annotations (Literal options are listed).
+Two layers. The root keys (seed, paths, profile, generator, metrics — the last assembled by the
+metrics layer from its families) are dataclasses registered in Hydra's ConfigStore, so OmegaConf
+rejects unknown keys and bad types while composing. Every node with a `_target_` is checked
+against the signature of the class it instantiates — the constructor is the schema, so the two
+can never drift apart: unknown keys are named with the valid ones, and values are checked
+against the parameter annotations (Literal options are listed).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import get_object
 from omegaconf import MISSING, DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
+
+from ganctrl.metrics.settings import MetricsConfig
 
 INSTANTIATE_KEYS = {"_target_", "_partial_", "_recursive_", "_convert_", "_args_"}
 
@@ -44,30 +47,6 @@ class GeneratorConfig:
     train: Any = MISSING  # the zoo's training recipe (_target_: UnconditionalGAN)
     seed: int = 0  # the generator's own seed, separate from the job seed
     checkpoint: str | None = None  # a user's own generator state_dict instead of the zoo's
-
-
-@dataclass
-class MetricsConfig:
-    """The metrics layer's protocol (docs/METRICS.md); one value per run, shared by all methods."""
-
-    seed: int = 1234  # evaluation sampling seed: the same latents and real subsets for every method
-    grid_seed: int = 0  # the latents behind samples/grid.png
-    n: int = 1000  # images per set for fidelity (generated, real test, real-train floor)
-    feature_net: str | None = None  # None: the data's default (mnist_lenet, shapes_factors, …)
-    feature_net_epochs: int | None = None  # None: the net's own recipe; smoke configs shrink it
-    feature_net_seed: int = 0
-    inception_weights: str | None = None  # local FID Inception weights (.pth)
-    is_splits: int = 10
-    kid_subsets: int = 100
-    kid_subset_size: int = 1000
-    pr_k: int = 3
-    dc_k: int = 5
-    per_cluster: int = 100  # generated samples per cluster for purity
-    top_clusters: int | None = None  # top-C purity; None: the number of classes
-    exemplars: int = 200  # real test exemplars for conditional accuracy
-    samples_per_exemplar: int = 10
-    neighbour_ks: list[int] = field(default_factory=lambda: [1, 2, 5])
-    batch_size: int = 500  # images per evaluation-net batch
 
 
 @dataclass

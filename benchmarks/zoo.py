@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning import seed_everything
 from torch import nn
 
 from ganctrl import atomic
-from ganctrl.cache import build_once, config_hash, load
+from ganctrl.cache import build_once, code_version, config_hash, load
 
 log = logging.getLogger(__name__)
 
 # Settings that change where data lives or how fast it loads, not what the generator learns.
 _DATA_KEYS_NOT_IN_KEY = {"root", "download", "num_workers"}
+_CODE_NODES = ("net", "discriminator", "train")  # generator nodes whose code shapes the weights
 
 
 @dataclass
@@ -39,7 +40,8 @@ class ZooEntry:
 
 
 def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
-    """A hash of everything that decides the trained generator's weights."""
+    """A hash of everything that decides the trained generator's weights: the data and generator
+    configs, and the code of the data set, both networks and the training recipe."""
     data = {
         k: v
         for k, v in OmegaConf.to_container(data_cfg, resolve=True).items()
@@ -47,7 +49,9 @@ def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
     }
     gen = OmegaConf.to_container(generator_cfg, resolve=True)
     gen.pop("checkpoint", None)
-    return config_hash({"data": data, "generator": gen})
+    targets = [data_cfg._target_, *(generator_cfg[k]._target_ for k in _CODE_NODES)]
+    code = code_version(*map(get_class, targets))
+    return config_hash({"data": data, "generator": gen, "code": code})
 
 
 def _build(node: DictConfig, datamodule) -> nn.Module:

@@ -11,6 +11,8 @@ import torch
 from pytorch_lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
+from ganctrl.cache import code_version
+
 SPLITS = ("train", "test")
 
 
@@ -48,6 +50,7 @@ class ImageDataModule(LightningDataModule):
     """
 
     name: str = "images"
+    evaluation_net: str | None = None  # the metrics layer's default net for this data (by name)
     class_names: tuple[str, ...] = ()
     factor_names: tuple[str, ...] = ()
     factor_sizes: tuple[int, ...] = ()
@@ -63,8 +66,9 @@ class ImageDataModule(LightningDataModule):
         self.save_hyperparameters(ignore=["batch_size", "num_workers", "root", "download"])
 
     def identity(self) -> dict:
-        """What decides the images and labels: a cache key part (not where or how they load)."""
-        return {"name": self.name, **dict(self.hparams)}
+        """What decides the images and labels — the settings and the code that renders or loads
+        them — a cache key part (not where or how they load)."""
+        return {"name": self.name, **dict(self.hparams), "code": code_version(type(self))}
 
     def _load(self) -> dict[str, torch.Tensor]:
         raise NotImplementedError

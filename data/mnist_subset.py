@@ -20,6 +20,7 @@ class MNISTSubset(ImageDataModule):
     """500 digits per class, split stratified into train/test with a fixed seed."""
 
     name = "mnist_subset"
+    evaluation_net = "mnist_lenet"
     class_names = DIGITS
 
     def __init__(

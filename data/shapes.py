@@ -95,6 +95,7 @@ class Shapes(ImageDataModule):
     """A seeded, disjoint train/test draw of Shapes image indices; label = the shape factor."""
 
     name = "shapes"
+    evaluation_net = "shapes_factors"
     class_names = SHAPE_NAMES
     factor_names = FACTOR_NAMES
     factor_sizes = FACTOR_SIZES

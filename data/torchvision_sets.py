@@ -53,12 +53,14 @@ class TorchvisionImages(ImageDataModule):
 
 class MNIST(TorchvisionImages):
     name = "mnist"
+    evaluation_net = "mnist_lenet"
     class_names = DIGITS
     dataset_class = torchvision.datasets.MNIST
 
 
 class FashionMNIST(TorchvisionImages):
     name = "fashion_mnist"
+    evaluation_net = "mnist_lenet"
     class_names = (
         "t-shirt", "trouser", "pullover", "dress", "coat",
         "sandal", "shirt", "sneaker", "bag", "ankle boot",
@@ -68,6 +70,7 @@ class FashionMNIST(TorchvisionImages):
 
 class CIFAR10(TorchvisionImages):
     name = "cifar10"
+    evaluation_net = "inception"
     class_names = (
         "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
     )  # fmt: skip

@@ -4,12 +4,21 @@ The generator zoo, the evaluation nets and the real-set feature statistics all f
 the first process to need an artifact builds it while holding `<path>.lock`; others wait, then
 load. The artifact is written atomically (ganctrl/atomic.py), so a crash never leaves a
 half-written file that later jobs would trust.
+
+A key hashes the config that decides an artifact *and* `code_version` of the code that builds
+it, so a changed backbone, training recipe, renderer or evaluation net rebuilds instead of
+loading a stale file whose state_dict happens to fit.
 """
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
+import importlib.util
+import inspect
 import json
+import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +31,51 @@ from ganctrl import atomic
 def config_hash(obj) -> str:
     """A short, stable hash of a JSON-serialisable description."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _imports(name: str) -> set[str]:
+    """The modules of this package that module `name` imports, anywhere in its source."""
+    found = set()
+    for node in ast.walk(ast.parse(_source(name))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}  # may be modules
+    return {m for m in found if m.startswith("ganctrl.") and _is_module(m)}
+
+
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a name imported from a module, not a module itself
+        return False
+
+
+@functools.cache
+def _source(name: str) -> str:
+    return Path(importlib.util.find_spec(name).origin).read_text()
+
+
+def _our_modules(name: str) -> set[str]:
+    """Module `name` and every module of this package it reaches through its imports."""
+    seen, todo = set(), [name]
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(_imports(current))
+    return seen
+
+
+def code_version(*objects) -> str:
+    """A hash of the source of the modules defining `objects` (classes, functions or modules)
+    and of every module of ours they import: it changes whenever that code does."""
+    names = set()
+    for obj in objects:
+        module = obj if isinstance(obj, types.ModuleType) else inspect.getmodule(obj)
+        names |= _our_modules(module.__name__)
+    return config_hash({name: config_hash(_source(name)) for name in sorted(names)})
 
 
 def load(path: Path) -> dict:

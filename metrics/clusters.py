@@ -1,7 +1,12 @@
-"""Cluster metrics (docs/METRICS.md, "Clusters"): real-data agreement where a method can assign,
-and purity with its diversity guards on generated data for every `Clusters` control."""
+"""The cluster family (docs/METRICS.md, "Clusters"): for every `Clusters` control, purity with
+its diversity guards on generated data; where the clusters live in G's latent space, the same
+before the mapping and the mapping's spread; where a method can assign, agreement on real data.
+"""
 
 from __future__ import annotations
+
+import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -9,6 +14,9 @@ from scipy.optimize import linear_sum_assignment
 from torchmetrics.functional.clustering import adjusted_rand_score, normalized_mutual_info_score
 
 from ganctrl.finite import finite_rows
+from ganctrl.methods.base import Clusters, Unconditional
+from ganctrl.metrics.evaluate import Context, register_family, timed
+from ganctrl.metrics.fidelity import density_coverage, precision_recall
 
 
 def contingency(clusters, labels) -> np.ndarray:
@@ -91,3 +99,101 @@ def latent_spread_ratio(mapped: list[torch.Tensor], sources: list[torch.Tensor],
         z = torch.from_numpy(finite_rows(z, f"source latents of cluster {c}"))
         ratios.append(float(m.var(dim=0).sum() / z.var(dim=0).sum()))
     return float(np.average(ratios, weights=weights))
+
+
+@dataclass
+class ClusterSettings:
+    per_cluster: int = 100  # generated samples per cluster for purity
+    top_clusters: int | None = None  # top-C purity; None: the number of classes
+
+
+def _record_purity(ctx: Context, outputs, weights, names: tuple[str, str], seconds: float,
+                   guards: dict | None = None) -> None:  # fmt: skip
+    """Generated purity and class coverage of per-cluster samples, under the given names; the
+    purity carries its guards (class coverage first) where given."""
+    predicted = [ctx.predicted_classes(o) for o in outputs]
+    scores = generated_purity(predicted, weights, ctx.datamodule.num_classes)
+    n = sum(len(p) for p in predicted)
+    pair = {"seconds_shared_with": list(names)}  # sampling and the feature pass included
+    extra = {} if guards is None else {"guards": {"class_coverage": scores["class_coverage"],
+                                                  **guards}}  # fmt: skip
+    ctx.record(names[0], scores["generated_purity"], n, seconds, **extra, **pair)
+    ctx.record(names[1], scores["class_coverage"], n, seconds, **pair)
+
+
+def _record_factor_nmi(ctx: Context, outputs, prefix: str) -> None:
+    """On data with ground-truth factors: which factor did the clusters find?"""
+    ids = np.repeat(np.arange(len(outputs)), [len(o.features) for o in outputs])
+    for factor in ctx.datamodule.factor_names:
+        factor_pred = np.concatenate([o.logits[factor].argmax(1).numpy() for o in outputs])
+        value, seconds = timed(nmi, ids, factor_pred)
+        ctx.record(f"{prefix}_nmi_{factor}", value, len(ids), seconds)
+
+
+def _latent_clusters(ctx: Context, control: Clusters, s: ClusterSettings, weights) -> dict:
+    """For clusters formed in G's latent space (IMLE and its baselines): the clusters before the
+    mapping (G(z) for the clustered z), how much of their latent spread the mapping keeps, and the
+    unconditional generator's recall and coverage at the same N and seed — the numbers a purity
+    bought by collapse would fall short of."""
+    seed, fidelity = ctx.settings.seed, ctx.settings.fidelity
+    members = [control.cluster_latents(c) for c in range(control.k)]
+    start = time.perf_counter()
+    sources = []
+    for c, latents in enumerate(members):
+        pick = torch.randperm(len(latents), generator=torch.Generator().manual_seed(seed + c))
+        chosen = latents[pick[: s.per_cluster].to(latents.device)]
+        sources.append(ctx.run_net(control.render_latents(chosen)))
+    _record_purity(ctx, sources, weights, ("source_purity", "source_class_coverage"),
+                   time.perf_counter() - start)  # fmt: skip
+    _record_factor_nmi(ctx, sources, "source")
+
+    start = time.perf_counter()
+    mapped = [control.sample_cluster_latents(c, len(m), seed + c) for c, m in enumerate(members)]
+    spread = latent_spread_ratio(mapped, members, weights)
+    ctx.record("latent_spread_ratio", spread, sum(map(len, members)), time.perf_counter() - start)
+
+    start = time.perf_counter()
+    n = ctx.results["recall"]["n"]
+    test, _ = ctx.reference("test", n)
+    fake = ctx.run_net(Unconditional(control.generator).sample(n, seed)).features
+    _, recall = precision_recall(test.features, fake, fidelity.pr_k)
+    _, coverage = density_coverage(test.features, fake, fidelity.dc_k)
+    pair = {"seconds_shared_with": ["unconditional_recall", "unconditional_coverage"]}
+    seconds = time.perf_counter() - start
+    ctx.record("unconditional_recall", recall, n, seconds, k=fidelity.pr_k, **pair)
+    ctx.record("unconditional_coverage", coverage, n, seconds, k=fidelity.dc_k, **pair)
+    return {"source_purity": ctx.results["source_purity"]["value"],
+            "latent_spread_ratio": spread,
+            "unconditional_recall": recall, "unconditional_coverage": coverage}  # fmt: skip
+
+
+@register_family("clusters", Clusters, ClusterSettings, needs=("fidelity",))
+def cluster_family(ctx: Context, control: Clusters, s: ClusterSettings) -> None:
+    seed, dm = ctx.settings.seed, ctx.datamodule
+    weights = control.weights.detach().cpu().numpy()
+    start = time.perf_counter()
+    outputs = [
+        ctx.run_net(control.sample_cluster(c, s.per_cluster, seed + c)) for c in range(control.k)
+    ]
+    seconds = time.perf_counter() - start
+    guards = {"mixture_recall": ctx.results["recall"]["value"],
+              "mixture_coverage": ctx.results["coverage"]["value"]}  # fmt: skip
+    if control.has_latents:
+        guards.update(_latent_clusters(ctx, control, s, weights))
+    _record_purity(ctx, outputs, weights, ("generated_purity", "class_coverage"), seconds,
+                   guards=guards)  # fmt: skip
+    _record_factor_nmi(ctx, outputs, "generated")
+
+    if control.can_assign:
+        images, labels = dm.images("test"), dm.labels("test").numpy()
+        assigned, assign_seconds = timed(control.assign, images)
+        assigned = assigned.cpu().numpy()
+        n = len(labels)
+        top = s.top_clusters or dm.num_classes
+        value, seconds = timed(purity, assigned, labels)
+        ctx.record("purity", value, n, seconds, assign_seconds=round(assign_seconds, 4))
+        (value, covered), seconds = timed(top_purity, assigned, labels, weights, top)
+        ctx.record("purity_top", value, n, seconds, top=top, covered=covered)
+        for name, fn in (("nmi", nmi), ("ari", ari), ("cluster_accuracy", hungarian_accuracy)):
+            value, seconds = timed(fn, assigned, labels)
+            ctx.record(name, value, n, seconds)

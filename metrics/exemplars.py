@@ -1,12 +1,18 @@
-"""Exemplar metrics (docs/METRICS.md, "Exemplars"): does `sample_like(x)` stay in x's class,
-and how class-consistent is a feature space's neighbourhood."""
+"""The exemplar family (docs/METRICS.md, "Exemplars"): does `sample_like(x)` stay in x's class,
+and how class-consistent is a method's own feature space's neighbourhood."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
+
 import numpy as np
+import torch
 
 from ganctrl.faiss_search import neighbours_excluding_self
 from ganctrl.finite import finite_rows
+from ganctrl.methods.base import Exemplars
+from ganctrl.metrics.evaluate import Context, register_family
 
 
 def conditional_accuracy(predicted, exemplar_labels, n_per: int) -> float:
@@ -34,3 +40,32 @@ def kth_neighbour_rates(features, labels, ks=(1, 2, 5)) -> dict[int, float]:
         raise ValueError(f"{len(features)} feature rows but labels of shape {labels.shape}")
     neighbours = neighbours_excluding_self(features, max(ks))
     return {k: float((labels[neighbours[:, k - 1]] == labels).mean()) for k in ks}
+
+
+@dataclass
+class ExemplarSettings:
+    exemplars: int = 200  # real test exemplars for conditional accuracy
+    samples_per_exemplar: int = 10
+    neighbour_ks: list[int] = field(default_factory=lambda: [1, 2, 5])
+
+
+@register_family("exemplars", Exemplars, ExemplarSettings)
+def exemplar_family(ctx: Context, control: Exemplars, s: ExemplarSettings) -> None:
+    seed, dm = ctx.settings.seed, ctx.datamodule
+    images, labels = dm.images("test"), dm.labels("test")
+    rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
+    rows = rows[: s.exemplars]
+    start = time.perf_counter()
+    samples = control.sample_like(images[rows], s.samples_per_exemplar, seed)
+    predicted = ctx.predicted_classes(ctx.run_net(samples))
+    value = conditional_accuracy(predicted, labels[rows].numpy(), s.samples_per_exemplar)
+    ceiling = ctx.net_info.get("test_accuracy", {}).get(ctx.net.class_head)
+    ctx.record("conditional_accuracy", value, len(predicted), time.perf_counter() - start,
+               chance=1.0 / dm.num_classes, classifier_test_accuracy=ceiling)  # fmt: skip
+    if control.can_encode:
+        start = time.perf_counter()
+        rates = kth_neighbour_rates(control.encode(images), labels.numpy(), s.neighbour_ks)
+        seconds = time.perf_counter() - start
+        names = [f"sensor_neighbour_rate_{k}" for k in rates]
+        for name, rate in zip(names, rates.values(), strict=True):
+            ctx.record(name, rate, len(images), seconds, seconds_shared_with=names)

@@ -1,4 +1,5 @@
-"""Fidelity metrics from one feature pass per image set (docs/METRICS.md, "Fidelity").
+"""The fidelity family (docs/METRICS.md, "Fidelity"): every control, from one feature pass per
+image set, each metric beside its real-vs-real floor.
 
 Each metric is a pure function of features or class probabilities:
 - FID (Heusel et al. 2017): ‖μ₁−μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr((Σ₁Σ₂)^½), float64, covariances
@@ -15,11 +16,14 @@ distance engine (`distance_blocks`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from ganctrl.finite import finite_rows
+from ganctrl.methods.base import Control
+from ganctrl.metrics.evaluate import Context, register_family, timed
 
 # Distances the exact engine holds at once; bounds memory whatever N is.
 BLOCK_BYTES = 64 * 2**20
@@ -153,3 +157,47 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
         nearest_fake = torch.minimum(nearest_fake, block.min(dim=0).values)
     density = counts.double().mean().item() / k
     return density, (nearest_fake < real_radii).double().mean().item()
+
+
+@dataclass
+class FidelitySettings:
+    is_splits: int = 10
+    kid_subsets: int = 100
+    kid_subset_size: int = 1000
+    pr_k: int = 3
+    dc_k: int = 5
+
+
+@register_family("fidelity", Control, FidelitySettings)
+def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None:
+    seed = ctx.settings.seed
+    # Every set at one N: generated, real test, and the real-train floor.
+    n = min(ctx.settings.n, ctx.datamodule.size("test"), ctx.datamodule.size("train"))
+    test, test_cached = ctx.reference("test", n)
+    train, _ = ctx.reference("train", n)
+    images, sample_seconds = timed(control.sample, n, seed)
+    ctx.generated, pass_seconds = timed(ctx.run_net, images)
+    ctx.passes = {
+        "sample_seconds": round(sample_seconds, 4), "feature_pass_seconds": round(pass_seconds, 4),
+        "reference_cached": test_cached, "n": n,
+    }  # fmt: skip
+    fake, real, floor = ctx.generated.features, test.features, train.features
+
+    value, seconds = timed(fid, fake, real)
+    ctx.record("fid", value, n, seconds, floor=fid(floor, real))
+    (mean, std), seconds = timed(inception_score, ctx.class_probs(ctx.generated), s.is_splits, seed)
+    real_is = inception_score(ctx.class_probs(test), s.is_splits, seed)[0]
+    ctx.record("is", mean, n, seconds, std=std, real_test=real_is, head=ctx.net.class_head)
+    kid_args = (s.kid_subsets, s.kid_subset_size, seed)
+    (mean, std), seconds = timed(kid, fake, real, *kid_args)
+    ctx.record("kid", mean, n, seconds, std=std, floor=kid(floor, real, *kid_args)[0])
+    (p, r), seconds = timed(precision_recall, real, fake, s.pr_k)
+    floor_p, floor_r = precision_recall(real, floor, s.pr_k)
+    pair = {"k": s.pr_k, "seconds_shared_with": ["precision", "recall"]}
+    ctx.record("precision", p, n, seconds, floor=floor_p, **pair)
+    ctx.record("recall", r, n, seconds, floor=floor_r, **pair)
+    (d, c), seconds = timed(density_coverage, real, fake, s.dc_k)
+    floor_d, floor_c = density_coverage(real, floor, s.dc_k)
+    pair = {"k": s.dc_k, "seconds_shared_with": ["density", "coverage"]}
+    ctx.record("density", d, n, seconds, floor=floor_d, **pair)
+    ctx.record("coverage", c, n, seconds, floor=floor_c, **pair)

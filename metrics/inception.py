@@ -1,9 +1,10 @@
 """The standard FID Inception-v3 (torch-fidelity's port of the TensorFlow graph).
 
-Weights come from `metrics.inception_weights` (a local .pth) or, where there is network, the
-usual download into torch's hub cache. Neither → one error naming the setting. Inputs follow
-the net's own convention: RGB uint8 in [0, 255] at any size, resized inside to 299 px with
-TensorFlow-1-style bilinear interpolation. Features: pool3 (2048-d); IS: softmax of its logits.
+Registered as the evaluation net `inception`. Weights come from `metrics.inception_weights` (a
+local .pth) or, where there is network, the usual download into torch's hub cache. Neither → one
+error naming the setting. Inputs follow the net's own convention: RGB uint8 in [0, 255] at any
+size, resized inside to 299 px with TensorFlow-1-style bilinear interpolation. Features: pool3
+(2048-d); IS: softmax of its logits.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from unittest import mock
 
 import torch
 
-from ganctrl.metrics.features import EvaluationNet, ImageConvention, NetOutput, weights_hash
+from ganctrl.metrics.features import (
+    EvaluationNet,
+    ImageConvention,
+    NetOutput,
+    register_feature_net,
+    weights_hash,
+)
 
 _torch_load = torch.load
 
@@ -62,3 +69,12 @@ def inception_net(weights_path: str | None) -> InceptionV3:
     net.eval().requires_grad_(False)
     net.weights_hash = weights_hash(net)
     return net
+
+
+def _load(datamodule, cache_dir, device, settings) -> tuple[InceptionV3, dict]:
+    net = inception_net(settings.inception_weights).to(device)
+    return net, {"name": net.name, "weights_hash": net.weights_hash, "trained_here": False,
+                 "convention": net.convention.describe()}  # fmt: skip
+
+
+register_feature_net("inception", _load)

@@ -1,20 +1,25 @@
 """`evaluate` wired end to end on real digits, with hand-made controls whose answers are known."""
 
+from dataclasses import dataclass
+
 import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ganctrl.benchmarks.config import MetricsConfig
 from ganctrl.data.mnist_subset import MNISTSubset
 from ganctrl.methods.backbones.base import GeneratorBase
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
-from ganctrl.methods.base import Clusters, Exemplars, Unconditional
-from ganctrl.metrics.evaluate import evaluate
-from ganctrl.metrics.features import EvaluationNet
+from ganctrl.methods.base import Clusters, Control, Exemplars, Unconditional
+from ganctrl.metrics import evaluate as evaluate_module
+from ganctrl.metrics.evaluate import evaluate, register_family
+from ganctrl.metrics.features import EvaluationNet, register_feature_net
+from ganctrl.metrics.fidelity import FidelitySettings
+from ganctrl.metrics.settings import MetricsConfig
 
-SETTINGS = OmegaConf.structured(
-    MetricsConfig(n=300, feature_net_epochs=2, kid_subsets=10, kid_subset_size=100,
-                  per_cluster=30, exemplars=30, samples_per_exemplar=2)
+SETTINGS = OmegaConf.merge(
+    OmegaConf.structured(MetricsConfig),
+    {"n": 300, "feature_net_epochs": 2, "fidelity": {"kid_subsets": 10, "kid_subset_size": 100},
+     "clusters": {"per_cluster": 30}, "exemplars": {"exemplars": 30, "samples_per_exemplar": 2}},
 )  # fmt: skip
 
 
@@ -179,3 +184,31 @@ def test_latent_clusters_report_sources_spread_and_the_generators_own_recall(dig
     assert guards["mixture_recall"] < 0.1 < guards["unconditional_recall"]
     plain = evaluate(RealImageClusters(digits, collapse=False), digits, SETTINGS, cache, "cpu")
     assert "source_purity" not in plain["metrics"]
+
+
+def test_registries_refuse_a_name_taken_twice():
+    with pytest.raises(ValueError, match="'fidelity' is registered already"):
+        register_family("fidelity", Control, FidelitySettings)(lambda ctx, control, s: None)
+    with pytest.raises(ValueError, match="'mnist_lenet' is registered already"):
+        register_feature_net("mnist_lenet", lambda *args: None)
+    with pytest.raises(ValueError, match="needs \\['nope'\\]"):
+        register_family("orphan", Control, FidelitySettings, needs=("nope",))(lambda *a: None)
+
+
+@dataclass
+class DoublingSettings:
+    factor: float = 2.0
+
+
+def test_a_new_family_is_a_registration_and_its_settings_node(digits, cache, monkeypatch):
+    monkeypatch.setattr(evaluate_module, "FAMILIES", dict(evaluate_module.FAMILIES))
+
+    @register_family("doubling", Unconditional, DoublingSettings, needs=("fidelity",))
+    def doubling(ctx, control, s):
+        ctx.record("fid_doubled", s.factor * ctx.results["fid"]["value"], 1, 0.0)
+
+    settings = OmegaConf.create({**OmegaConf.to_container(SETTINGS), "doubling": {"factor": 3}})
+    out = evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
+    m = out["metrics"]
+    assert [f["family"] for f in out["families"]] == ["fidelity", "doubling"]
+    assert m["fid_doubled"]["value"] == pytest.approx(3 * m["fid"]["value"])

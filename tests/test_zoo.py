@@ -80,3 +80,12 @@ def test_user_checkpoint_is_loaded_with_weights_only(compose_cfg, tmp_path):
     entry = _pretrained(compose_cfg("experiment=smoke", f"generator.checkpoint={own}"), tmp_path)
     assert not entry.trained and entry.path == own
     assert same_weights(entry.generator, trained.generator)
+
+
+def test_a_change_to_the_code_that_trains_a_generator_retrains_it(compose_cfg, tmp_path,
+                                                                  monkeypatch):  # fmt: skip
+    cfg = compose_cfg("experiment=smoke")
+    first = _pretrained(cfg, tmp_path)
+    monkeypatch.setattr(zoo, "code_version", lambda *objects: "edited backbone")
+    changed = _pretrained(cfg, tmp_path)
+    assert changed.trained and changed.path != first.path
