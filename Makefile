@@ -26,8 +26,8 @@ bench: $(STAMP) ## the default sweep (PROFILE=smoke|toy|paper, SEEDS=0,1,2)
 smoke: $(STAMP) ## one job end to end in seconds
 	$(BIN)/ganctrl experiment=smoke
 
-test: $(STAMP) ## the test suite (what CI runs)
-	$(BIN)/pytest
+test: $(STAMP) ## the test suite (what CI runs); the quick loop: .venv/bin/pytest -m "not slow"
+	$(BIN)/pytest --durations=15
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -7,7 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
+CONF = Path(__file__).parents[1] / "conf"
 TOP_KEYS = {"schema", "status", "run", "config", "trainer", "versions", "hardware", "seconds",
             "metrics", "artifacts", "generator", "evaluation"}  # fmt: skip
 
@@ -30,6 +33,7 @@ def results(tmp_path: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in paths]
 
 
+@pytest.mark.slow
 def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     start = time.perf_counter()
     ganctrl(tmp_path, "experiment=smoke")
@@ -58,11 +62,6 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert record["hardware"]["faiss"] == "faiss-cpu"
     assert isinstance(record["versions"]["git_dirty"], bool)
 
-    ganctrl(tmp_path, "experiment=smoke", "seed=1", "+trainer.enable_model_summary=true")
-    second = results(tmp_path)[-1]
-    assert second["generator"]["trained_here"] is False  # the zoo's cache
-    assert second["trainer"]["enable_model_summary"] is True  # the user's, not the harness's
-
 
 def test_bad_override_fails_before_any_work_naming_the_key(tmp_path):
     run = ganctrl(tmp_path, "experiment=smoke", "+generator.net.widht=4", check=False)
@@ -87,12 +86,16 @@ def test_failed_job_records_its_failure(tmp_path, shared_cache):
     assert record["status"] == "failed" and "/no/such.pt" in record["error"]
 
 
+@pytest.mark.slow
 def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, shared_cache):
     """The basic launcher runs every job in one process; each must close its own wandb run."""
     ganctrl(tmp_path, "-m", "experiment=smoke", "logger=wandb", "seed=0,1,2",
-            "generator.seed=${seed}", cache=shared_cache)  # fmt: skip
+            "generator.seed=${seed}", "+trainer.enable_model_summary=true",
+            cache=shared_cache)  # fmt: skip
     records = results(tmp_path)
     assert sorted(r["run"]["seed"] for r in records) == [0, 1, 2]
+    # the user's trainer setting, not the harness default (False), reached every job's record
+    assert all(r["trainer"]["enable_model_summary"] is True for r in records)
     fids = {r["metrics"]["fid"]["value"] for r in records}
     assert len(fids) == 3  # three generators: each job's metrics tell its run apart
     for record in records:
@@ -106,18 +109,21 @@ def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, sh
         assert not any(json.dumps(fid).encode() in logged for fid in fids - {own})
 
 
-def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_path, shared_cache):
+@pytest.mark.slow
+def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, shared_cache):
+    """`make bench`'s sweep, narrowed to one data set: every conf/method option is a row."""
     start = time.perf_counter()
-    ganctrl(tmp_path, "-m", "experiment=smoke",
-            "method=imle_clusters,imle_clusters_on_z,imle_clusters_random",
+    ganctrl(tmp_path, "-m", "bench=default", "experiment=smoke", "data=mnist_subset",
             cache=shared_cache)  # fmt: skip
-    assert time.perf_counter() - start < 3 * 60
+    assert time.perf_counter() - start < 4 * 60
     records = results(tmp_path)
-    assert sorted(r["run"]["method"] for r in records) == [
-        "imle_clusters", "imle_clusters_on_z", "imle_clusters_random"
-    ]  # fmt: skip
-    for record in records:
-        assert record["status"] == "ok" and record["run"]["control"] == "MappedClusters"
+    rows = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
+    assert sorted(r["run"]["method"] for r in records) == rows
+    assert all(r["status"] == "ok" and r["run"]["data"] == "mnist_subset" for r in records)
+    imle = [r for r in records if r["run"]["method"].startswith("imle_clusters")]
+    assert len(imle) == 3
+    for record in imle:
+        assert record["run"]["control"] == "MappedClusters"
         assert record["seconds"]["total"] < 60
         assert record["config"]["method"]["epochs"] == 2  # the smoke budget was applied
         training = record["training"]
@@ -130,6 +136,7 @@ def test_imle_clusters_and_their_baselines_end_to_end_under_a_minute_each(tmp_pa
             assert (run_dir / record["artifacts"][name]).stat().st_size > 0, name
 
 
+@pytest.mark.slow
 def test_imle_layer_sweep_on_stylegan_lite_keeps_every_job(tmp_path, shared_cache):
     """Jobs that differ only in a method setting get folders of their own."""
     ganctrl(tmp_path, "-m", "experiment=smoke", "method=imle_clusters", "generator=stylegan_lite",

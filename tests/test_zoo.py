@@ -1,6 +1,7 @@
 import subprocess
 import sys
 
+import pytest
 import torch
 from hydra.utils import instantiate
 
@@ -38,6 +39,7 @@ def _pretrained(cfg, cache):
     )
 
 
+@pytest.mark.slow
 def test_zoo_trains_once_then_reuses(compose_cfg, tmp_path):
     cfg = compose_cfg("experiment=smoke")
     first = _pretrained(cfg, tmp_path)
@@ -53,12 +55,14 @@ def test_zoo_trains_once_then_reuses(compose_cfg, tmp_path):
     assert not _pretrained(compose_cfg("experiment=smoke", "data.num_workers=0"), tmp_path).trained
 
 
+@pytest.mark.slow
 def test_zoo_training_is_reproducible_from_the_seed(compose_cfg, tmp_path):
     cfg = compose_cfg("experiment=smoke")
     a = _pretrained(cfg, tmp_path / "a").generator
     assert same_weights(a, _pretrained(cfg, tmp_path / "b").generator)
 
 
+@pytest.mark.slow
 def test_two_processes_asking_for_one_key_train_it_once(tmp_path):
     workers = [
         subprocess.Popen(
@@ -82,6 +86,7 @@ def test_user_checkpoint_is_loaded_with_weights_only(compose_cfg, tmp_path):
     assert same_weights(entry.generator, trained.generator)
 
 
+@pytest.mark.slow
 def test_a_change_to_the_code_that_trains_a_generator_retrains_it(compose_cfg, tmp_path,
                                                                   monkeypatch):  # fmt: skip
     cfg = compose_cfg("experiment=smoke")
