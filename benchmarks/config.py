@@ -176,9 +176,14 @@ def check_instantiable(node: DictConfig, path: str) -> None:
             value = node[key]
         except InterpolationResolutionError as error:
             message = _resolver_message(error)
-            if not HydraConfig.initialized() and message == "HydraConfig was not set":
-                continue  # a ${hydra:…} value, resolvable only inside a running Hydra job
-            raise ConfigError(f"{where}: {message}") from None
+            if not HydraConfig.initialized():
+                if message == "HydraConfig was not set":
+                    continue  # a ${hydra:…} value, resolvable only inside a running Hydra job
+                raise ConfigError(f"{where}: {message}") from None
+            group = where.split(".")[0]  # name the option the user chose: method=imle_clusters_on_z
+            choice = HydraConfig.get().runtime.choices.get(group)
+            chosen = f" ({group}={choice})" if choice else ""
+            raise ConfigError(f"{where}{chosen}: {message}") from None
         if isinstance(value, DictConfig) and "_target_" in value:
             check_instantiable(value, where)
         elif key in hints and not _matches(value, hints[key]):

@@ -70,6 +70,15 @@ def test_bad_override_fails_before_any_work_naming_the_key(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
+def test_a_missing_budget_fails_at_start_naming_the_method_and_the_profile(tmp_path):
+    run = ganctrl(tmp_path, "method=imle_clusters_random", "profile.name=mini", check=False)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert ("config error: method.num_latents (method=imle_clusters_random): "
+            "ganctrl.methods.imle_clusters.IMLEClusters has no budget for profile 'mini'"
+            in run.stderr)  # fmt: skip
+    assert not (tmp_path / "cache").exists()
+
+
 def test_a_method_with_its_own_schedule_is_refused_under_ddp(tmp_path):
     run = ganctrl(tmp_path, "experiment=smoke", "method=imle_clusters", "trainer.devices=2",
                   "+trainer.strategy=ddp", check=False)  # fmt: skip
