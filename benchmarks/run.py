@@ -37,10 +37,11 @@ def run(cfg: DictConfig) -> dict:
     names["experiment"] = choices.get("experiment")
     trainer_settings = resolved_trainer_settings(cfg.trainer)
     method_class = get_class(cfg.method._target_)
-    if not method_class.supports_ddp and process_count(trainer_settings) > 1:
+    processes = process_count(trainer_settings)
+    if not method_class.supports_ddp and processes > 1:
         raise ConfigError(
             f"method={names['method']} ({method_class.__name__}) brings its own schedule of "
-            f"iterations and cannot run in {process_count(trainer_settings)} processes: use "
+            f"iterations and cannot run in {processes} processes: use "
             "trainer=gpu or trainer.devices=1"
         )
     device = job_device(trainer_settings)

@@ -33,7 +33,8 @@ def config_hash(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def _imports(name: str) -> set[str]:
+@functools.cache
+def _imports(name: str) -> frozenset[str]:
     """The modules of this package that module `name` imports, anywhere in its source."""
     found = set()
     for node in ast.walk(ast.parse(_source(name))):
@@ -42,7 +43,7 @@ def _imports(name: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module)
             found |= {f"{node.module}.{alias.name}" for alias in node.names}  # may be modules
-    return {m for m in found if m.startswith("ganctrl.") and _is_module(m)}
+    return frozenset(m for m in found if m.startswith("ganctrl.") and _is_module(m))
 
 
 def _is_module(name: str) -> bool:

@@ -35,7 +35,6 @@ class Context:
     net_info: dict
     cache_dir: Path
     results: dict = field(default_factory=dict)
-    generated: NetOutput | None = None  # the fidelity sample's pass, reused by later families
     passes: dict | None = None  # the cost of sampling and of the bare feature pass
     loaded: dict = field(default_factory=dict)  # (split, n) → reference, read from disk once
 

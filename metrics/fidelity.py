@@ -176,16 +176,16 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     test, test_cached = ctx.reference("test", n)
     train, _ = ctx.reference("train", n)
     images, sample_seconds = timed(control.sample, n, seed)
-    ctx.generated, pass_seconds = timed(ctx.run_net, images)
+    generated, pass_seconds = timed(ctx.run_net, images)
     ctx.passes = {
         "sample_seconds": round(sample_seconds, 4), "feature_pass_seconds": round(pass_seconds, 4),
         "reference_cached": test_cached, "n": n,
     }  # fmt: skip
-    fake, real, floor = ctx.generated.features, test.features, train.features
+    fake, real, floor = generated.features, test.features, train.features
 
     value, seconds = timed(fid, fake, real)
     ctx.record("fid", value, n, seconds, floor=fid(floor, real))
-    (mean, std), seconds = timed(inception_score, ctx.class_probs(ctx.generated), s.is_splits, seed)
+    (mean, std), seconds = timed(inception_score, ctx.class_probs(generated), s.is_splits, seed)
     real_is = inception_score(ctx.class_probs(test), s.is_splits, seed)[0]
     ctx.record("is", mean, n, seconds, std=std, real_test=real_is, head=ctx.net.class_head)
     kid_args = (s.kid_subsets, s.kid_subset_size, seed)

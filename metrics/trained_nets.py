@@ -143,9 +143,9 @@ def heldout_accuracy(net: TrainedNet, datamodule, split: str = "test") -> dict[s
     return {k: float((output.logits[k].argmax(1) == targets[k]).float().mean()) for k in targets}
 
 
-def trained_net_loader(name: str, build: Callable[..., TrainedNet], recipe: TrainingRecipe):
-    """A registry loader for net `name`: `build(datamodule)` trained with `recipe` on the data's
-    train split the first time any job asks, then read from the cache."""
+def register_trained_net(name: str, build: Callable[..., TrainedNet], recipe: TrainingRecipe):
+    """Register net `name`: `build(datamodule)` trained with `recipe` on the data's train split
+    the first time any job asks, then read from the cache."""
 
     def load(datamodule, cache_dir: Path, device, settings) -> tuple[TrainedNet, dict]:
         seed, epochs = settings.feature_net_seed, settings.feature_net_epochs
@@ -180,7 +180,7 @@ def trained_net_loader(name: str, build: Callable[..., TrainedNet], recipe: Trai
         }  # fmt: skip
         return net, info
 
-    return load
+    register_feature_net(name, load)
 
 
 def _lenet(datamodule) -> LeNet:
@@ -191,8 +191,6 @@ def _factor_net(datamodule) -> FactorNet:
     return FactorNet(datamodule.factor_names, datamodule.factor_sizes, datamodule.image_shape[0])
 
 
-register_feature_net("mnist_lenet", trained_net_loader("mnist_lenet", _lenet,
-                                                       TrainingRecipe(epochs=15)))  # fmt: skip
+register_trained_net("mnist_lenet", _lenet, TrainingRecipe(epochs=15))
 # No shifts for Shapes: a shift would change the position factors.
-register_feature_net("shapes_factors", trained_net_loader(
-    "shapes_factors", _factor_net, TrainingRecipe(epochs=12, max_shift=0)))  # fmt: skip
+register_trained_net("shapes_factors", _factor_net, TrainingRecipe(epochs=12, max_shift=0))
