@@ -47,6 +47,7 @@ class GeneratorConfig:
     train: Any = MISSING  # the zoo's training recipe (_target_: UnconditionalGAN)
     seed: int = 0  # the generator's own seed, separate from the job seed
     checkpoint: str | None = None  # a user's own generator state_dict instead of the zoo's
+    curve_every: int = 500  # FID/precision/recall every this many zoo iterations (0: none)
 
 
 @dataclass

@@ -89,9 +89,13 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
             entry = zoo.pretrained(
                 cfg.generator, cfg.data, datamodule, cfg.paths.cache,
                 label=f"{names['data']}-{names['generator']}",
-                make_trainer=lambda label: build_trainer(trainer_settings, label),
+                make_trainer=lambda label, callbacks: build_trainer(
+                    trainer_settings, label, callbacks=callbacks),
+                metrics_cfg=cfg.metrics, device=device,
             )  # fmt: skip
-        record.data["generator"] = {"path": str(entry.path), "trained_here": entry.trained}
+        record.data["generator"] = {
+            "path": str(entry.path), "trained_here": entry.trained, "quality": entry.quality,
+        }  # fmt: skip
         extra["generator"] = entry.generator.to(device)
         seed_everything(cfg.seed, workers=True)  # the job's RNG must not depend on the zoo's
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from collections.abc import Sequence
 
 import torch
 from hydra.utils import instantiate
@@ -112,8 +113,11 @@ class StepProgress(Callback):
         self.bar.close()
 
 
-def build_trainer(trainer_cfg: DictConfig | dict, label: str, logger=False) -> Trainer:
-    """A trainer that runs until the method spends its own budget (see ControlMethod)."""
+def build_trainer(
+    trainer_cfg: DictConfig | dict, label: str, logger=False, callbacks: Sequence[Callback] = ()
+) -> Trainer:
+    """A trainer that runs until the method spends its own budget (see ControlMethod), with the
+    user's callbacks, then the harness's own."""
     settings = dict(resolved_trainer_settings(trainer_cfg))
-    callbacks = [instantiate(c) for c in settings.pop("callbacks", None) or []]
-    return instantiate(settings, logger=logger, callbacks=[*callbacks, StepProgress(label)])
+    users = [instantiate(c) for c in settings.pop("callbacks", None) or []]
+    return instantiate(settings, logger=logger, callbacks=[*users, *callbacks, StepProgress(label)])

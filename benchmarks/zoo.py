@@ -4,6 +4,11 @@ The first job that needs a generator trains it (the `UnconditionalGAN` recipe in
 `generator.train`) and caches it under `${paths.cache}/generators/`; every later job loads it.
 Parallel jobs asking for the same key wait on a file lock instead of training twice. A user's
 own file is taken with `generator.checkpoint=PATH` (a state_dict, or a zoo file).
+
+Beside each file: `NAME.png` (its samples), `NAME.curve.json` (FID, precision and recall every
+`generator.curve_every` iterations of its training) and `NAME.quality-KEY.json` (its fidelity
+under one evaluation protocol, benchmarks/quality.py), which every job copies into results.json.
+A user's checkpoint gets its quality sidecar in the cache, keyed by the file's content.
 """
 
 from __future__ import annotations
@@ -22,12 +27,17 @@ from pytorch_lightning import seed_everything
 from torch import nn
 
 from ganctrl import atomic
-from ganctrl.cache import build_once, code_version, config_hash, load
+from ganctrl.benchmarks.quality import QualityCurve, recorded_quality, sidecar_path
+from ganctrl.cache import build_once, code_version, config_hash, file_digest, load
+from ganctrl.methods.base import Unconditional
 
 log = logging.getLogger(__name__)
 
 # Settings that change where data lives or how fast it loads, not what the generator learns.
 _DATA_KEYS_NOT_IN_KEY = {"root", "download", "num_workers"}
+# Generator settings that do not change its weights: a user's file, and how often the curve is
+# measured (it samples with its own seeded generator, so the training RNG never sees it).
+_GENERATOR_KEYS_NOT_IN_KEY = {"checkpoint", "curve_every"}
 _CODE_NODES = ("net", "discriminator", "train")  # generator nodes whose code shapes the weights
 
 
@@ -37,6 +47,7 @@ class ZooEntry:
     path: Path | None
     trained: bool  # whether this call trained it (False: loaded from cache or a user's file)
     seconds: float
+    quality: dict  # benchmarks/quality.py: FID, IS, KID, P/R, D/C with floors
 
 
 def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
@@ -47,8 +58,11 @@ def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
         for k, v in OmegaConf.to_container(data_cfg, resolve=True).items()
         if k not in _DATA_KEYS_NOT_IN_KEY
     }
-    gen = OmegaConf.to_container(generator_cfg, resolve=True)
-    gen.pop("checkpoint", None)
+    gen = {
+        k: v
+        for k, v in OmegaConf.to_container(generator_cfg, resolve=True).items()
+        if k not in _GENERATOR_KEYS_NOT_IN_KEY
+    }
     targets = [data_cfg._target_, *(generator_cfg[k]._target_ for k in _CODE_NODES)]
     code = code_version(*map(get_class, targets))
     return config_hash({"data": data, "generator": gen, "code": code})
@@ -69,48 +83,77 @@ def pretrained(
     datamodule,
     cache_dir: str | Path,
     label: str,
-    make_trainer: Callable[[str], object],
+    make_trainer: Callable[..., object],
+    metrics_cfg,
+    device,
 ) -> ZooEntry:
-    """The frozen generator for this (data, backbone, recipe, seed), trained at most once."""
+    """The frozen generator for this (data, backbone, recipe, seed), trained at most once, with
+    its quality under `metrics_cfg`'s protocol, measured at most once.
+
+    `make_trainer(label, callbacks)` builds the Lightning trainer the zoo trains with."""
     start = time.perf_counter()
+    cache_dir = Path(cache_dir).expanduser()
     generator = _build(generator_cfg.net, datamodule)
+    trained = False
     if generator_cfg.checkpoint:
         path = Path(generator_cfg.checkpoint).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"generator.checkpoint={path} does not exist")
         state = load(path)
         generator.load_state_dict(state.get("generator", state))
-        return ZooEntry(_frozen(generator), path, False, time.perf_counter() - start)
+        data_key = config_hash({"data": datamodule.identity()})
+        # Keyed by content and data, so a file that changes or moves is measured anew.
+        stem = f"user-{file_digest(path)[:16]}-{datamodule.name}-{data_key}"
+        quality_anchor = cache_dir / "generators" / f"{stem}.pt"
+    else:
+        name = f"{label}-s{generator_cfg.seed}-{zoo_key(data_cfg, generator_cfg)}"
+        path = quality_anchor = cache_dir / "generators" / f"{name}.pt"
 
-    name = f"{label}-s{generator_cfg.seed}-{zoo_key(data_cfg, generator_cfg)}"
-    path = Path(cache_dir).expanduser() / "generators" / f"{name}.pt"
+        def train() -> dict:
+            log.info("zoo: training %s (none cached at %s)", name, path)
+            return _train(generator_cfg, datamodule, path, name, make_trainer, metrics_cfg,
+                          cache_dir, device)  # fmt: skip
 
-    def train() -> dict:
-        log.info("zoo: training %s (none cached at %s)", name, path)
-        return _train(generator_cfg, data_cfg, datamodule, path, name, make_trainer)
-
-    state, trained = build_once(path, train)
-    generator.load_state_dict(state["generator"])
+        state, trained = build_once(path, train)
+        generator.load_state_dict(state["generator"])
+    generator = _frozen(generator).to(device)
+    quality, _ = recorded_quality(
+        generator, sidecar_path(quality_anchor, metrics_cfg, datamodule),
+        datamodule, metrics_cfg, cache_dir, device,
+    )  # fmt: skip
     seconds = time.perf_counter() - start
     log.info("zoo: %s %s in %.1f s", "trained" if trained else "loaded", path.name, seconds)
-    return ZooEntry(_frozen(generator), path, trained, seconds)
+    return ZooEntry(generator, path, trained, seconds, quality)
 
 
-def _train(generator_cfg, data_cfg, datamodule, path: Path, name: str, make_trainer) -> dict:
+def _train(generator_cfg, datamodule, path: Path, name: str, make_trainer, metrics_cfg,
+           cache_dir: Path, device) -> dict:  # fmt: skip
     seed_everything(generator_cfg.seed, workers=True)
     generator = _build(generator_cfg.net, datamodule)
     discriminator = _build(generator_cfg.discriminator, datamodule)
     gan = instantiate(generator_cfg.train, generator=generator, discriminator=discriminator)
+    curves = []
+    if generator_cfg.curve_every:
+        curves.append(
+            QualityCurve(generator_cfg.curve_every, datamodule, metrics_cfg, cache_dir, device)
+        )
+    seed_everything(generator_cfg.seed, workers=True)  # the curve's net must not move the RNG
     start = time.perf_counter()
-    make_trainer(f"zoo {name}").fit(gan, datamodule)
+    make_trainer(f"zoo {name}", curves).fit(gan, datamodule)
+    seconds = time.perf_counter() - start
+    if curves:
+        curve = {"name": name, "batch_size": datamodule.batch_size, **curves[0].summary()}
+        atomic.write_json(curve, path.with_suffix(".curve.json"))
     meta = {
         "name": name,
         "config": json.dumps(OmegaConf.to_container(generator_cfg, resolve=True), sort_keys=True),
-        "data": json.dumps(OmegaConf.to_container(data_cfg, resolve=True), sort_keys=True),
+        "data": json.dumps(datamodule.identity(), sort_keys=True, default=str),
         "iterations": gan.iteration,
-        "seconds": time.perf_counter() - start,
+        "seconds": seconds,
+        "seconds_curve": curves[0].evaluating if curves else 0.0,
         "torch": str(torch.__version__),
     }
-    atomic.save_png(gan.controls().grid(seed=0), path.with_suffix(".png"))
-    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
+    sampler = gan.sampling_generator()  # the EMA where the recipe keeps one
+    atomic.save_png(Unconditional(sampler).grid(seed=0), path.with_suffix(".png"))
+    state = {k: v.detach().cpu().contiguous() for k, v in sampler.state_dict().items()}
     return {"generator": state, "meta": meta}

@@ -1,8 +1,17 @@
 """Procedural dSprites-like Shapes: every image is a pure function of its factor index.
 
-Factors (sizes): shape (3), scale (6), rotation (8), x (8), y (8), hue (6), background (4) —
-221 184 images in all. Rotations span [0°, 90°) so that no two rotations of the same shape give
-the same picture (a square repeats every 90°). Rendering is 4× supersampled for smooth edges.
+Factors (sizes): shape (3), scale (4), rotation (6), x (8), y (8), hue (6), background (4) —
+110 592 images in all. Rendering is 4× supersampled for smooth edges.
+
+The geometry is chosen so that every factor can be read off a generated image, not only a
+real one (docs/METHODS.md, "Shapes"):
+- scale is the object's area, the same for every shape: a square of side a, an ellipse with
+  axes 2:1 and a triangle (equilateral) all cover a² pixels, so a pixel count tells scale and
+  nothing of shape;
+- sides run 7 to 11.5 px, and rotations step by 15° over [0°, 90°) (no two rotations of one shape
+  give the same picture; a square repeats every 90°), so one rotation step moves the outermost
+  point of the smallest object by 1.3 px (square) to 1.6 px (triangle);
+- centres lie in [11, 21] px, so the largest object, at any rotation, stays inside the frame.
 """
 
 from __future__ import annotations
@@ -13,14 +22,17 @@ import torch
 from ganctrl.data.base import ImageDataModule
 
 FACTOR_NAMES = ("shape", "scale", "rotation", "x", "y", "hue", "background")
-FACTOR_SIZES = (3, 6, 8, 8, 8, 6, 4)
+FACTOR_SIZES = (3, 4, 6, 8, 8, 6, 4)
 SHAPE_NAMES = ("square", "ellipse", "triangle")
 IMAGE_SIZE = 32
 SUPERSAMPLE = 4
 
-_HALF_SIZES = np.linspace(3.5, 6.5, FACTOR_SIZES[1])
+_SIDES = np.linspace(7.0, 11.5, FACTOR_SIZES[1])  # √area, px
 _ANGLES = np.arange(FACTOR_SIZES[2]) * (np.pi / 2 / FACTOR_SIZES[2])
-_CENTRES = np.linspace(10.0, 22.0, FACTOR_SIZES[3])
+_CENTRES = np.linspace(11.0, 21.0, FACTOR_SIZES[3])
+# Each shape's size parameter per unit of √area: the square's half-side, the ellipse's
+# semi-major axis (semi-minor half of it: π·r·r/2 = a²), the triangle's inradius (area 3√3·r²).
+_SHAPE_UNITS = np.array([0.5, np.sqrt(2.0 / np.pi), 1.0 / np.sqrt(3.0 * np.sqrt(3.0))])
 _BACKGROUNDS = np.array([[0.0, 0.0, 0.0], [0.3, 0.3, 0.3], [0.1, 0.1, 0.35], [0.35, 0.15, 0.1]])
 
 
@@ -43,16 +55,16 @@ def factors_of(indices: np.ndarray) -> np.ndarray:
     return np.stack(np.unravel_index(indices, FACTOR_SIZES), axis=1)
 
 
-def _inside(shape: int, u: np.ndarray, v: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """Which supersampled points of the object frame (u, v) lie inside a shape of half-size s."""
+def _inside(shape: int, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Which supersampled points of the object frame (u, v) lie inside the shape whose size
+    parameter (`_SHAPE_UNITS`) is r."""
     if shape == 0:
-        return np.maximum(np.abs(u), np.abs(v)) <= s
+        return np.maximum(np.abs(u), np.abs(v)) <= r
     if shape == 1:
-        return (u / (1.3 * s)) ** 2 + (v / (0.65 * s)) ** 2 <= 1.0
-    inradius = 0.65 * s  # equilateral triangle with circumradius 1.3 s
+        return (u / r) ** 2 + (v / (0.5 * r)) ** 2 <= 1.0
     inside = np.ones(u.shape, dtype=bool)
     for phi in (np.pi / 2, np.pi / 2 + 2 * np.pi / 3, np.pi / 2 + 4 * np.pi / 3):
-        inside &= u * np.float32(np.cos(phi)) + v * np.float32(np.sin(phi)) <= inradius
+        inside &= u * np.float32(np.cos(phi)) + v * np.float32(np.sin(phi)) <= r
     return inside
 
 
@@ -63,14 +75,14 @@ def _coverage(factors: np.ndarray) -> np.ndarray:
     for shape in range(FACTOR_SIZES[0]):
         rows = np.flatnonzero(factors[:, 0] == shape)
         f = factors[rows]
-        s = _HALF_SIZES[f[:, 1]].astype(np.float32)[:, None, None]
+        r = (_SIDES[f[:, 1]] * _SHAPE_UNITS[shape]).astype(np.float32)[:, None, None]
         cos = np.cos(_ANGLES[f[:, 2]]).astype(np.float32)[:, None, None]
         sin = np.sin(_ANGLES[f[:, 2]]).astype(np.float32)[:, None, None]
         dx = (offsets[None, :] - _CENTRES[f[:, 3], None].astype(np.float32))[:, None, :]
         dy = (offsets[None, :] - _CENTRES[f[:, 4], None].astype(np.float32))[:, :, None]
         u = cos * dx + sin * dy
         v = cos * dy - sin * dx
-        inside = _inside(shape, u, v, s).reshape(
+        inside = _inside(shape, u, v, r).reshape(
             len(rows), IMAGE_SIZE, SUPERSAMPLE, IMAGE_SIZE, SUPERSAMPLE
         )
         cover[rows] = inside.mean(axis=(2, 4), dtype=np.float32)

@@ -79,6 +79,15 @@ def code_version(*objects) -> str:
     return config_hash({name: config_hash(_source(name)) for name in sorted(names)})
 
 
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(2**20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def load(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 

@@ -26,3 +26,10 @@ def hinge_g(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 GAN_LOSSES = {"nonsaturating": (nonsaturating_d, nonsaturating_g), "hinge": (hinge_d, hinge_g)}
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """E ‖∇ₓ D(x)‖² over real images (Mescheder et al. 2018); the recipe scales it by γ/2.
+    `real` must require grad and `real_logits` be D(real), built with it."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)
+    return grad.square().flatten(1).sum(dim=1).mean()

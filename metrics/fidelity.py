@@ -8,6 +8,8 @@ Each metric is a pure function of features or class probabilities:
 - KID (Bińkowski et al. 2018): unbiased MMD² with k(x, y) = (xᵀy/d + 1)³ over 100 subsets.
 - Precision/recall (Kynkäänniemi et al. 2019): k = 3, membership with ≤.
 - Density/coverage (Naeem et al. 2020): k = 5, strict <.
+- Confidence: the mean over images of the class head's largest probability, max_c p(c|x): how
+  surely the evaluation net reads a class (on Shapes, a shape) in each image.
 Every input is checked for NaN and inf first (ganctrl/finite.py). Precision/recall and
 density/coverage take radii, ball membership and nearest distances from one exact float64
 distance engine (`distance_blocks`).
@@ -70,6 +72,11 @@ def inception_score(probs, splits: int = 10, seed: int = 0) -> tuple[float, floa
         kl = np.where(part > 0, part * (np.log(np.where(part > 0, part, 1)) - np.log(marginal)), 0)
         scores.append(np.exp(kl.sum(axis=1).mean()))
     return float(np.mean(scores)), float(np.std(scores))
+
+
+def class_confidence(probs) -> float:
+    """Mean over rows of the largest class probability."""
+    return float(finite_rows(probs, "probs").max(axis=1).mean())
 
 
 def _polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -185,9 +192,13 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
 
     value, seconds = timed(fid, fake, real)
     ctx.record("fid", value, n, seconds, floor=fid(floor, real))
-    (mean, std), seconds = timed(inception_score, ctx.class_probs(generated), s.is_splits, seed)
-    real_is = inception_score(ctx.class_probs(test), s.is_splits, seed)[0]
+    fake_probs, real_probs = ctx.class_probs(generated), ctx.class_probs(test)
+    (mean, std), seconds = timed(inception_score, fake_probs, s.is_splits, seed)
+    real_is = inception_score(real_probs, s.is_splits, seed)[0]
     ctx.record("is", mean, n, seconds, std=std, real_test=real_is, head=ctx.net.class_head)
+    value, seconds = timed(class_confidence, fake_probs)
+    ctx.record("confidence", value, n, seconds, real_test=class_confidence(real_probs),
+               head=ctx.net.class_head)  # fmt: skip
     kid_args = (s.kid_subsets, s.kid_subset_size, seed)
     (mean, std), seconds = timed(kid, fake, real, *kid_args)
     ctx.record("kid", mean, n, seconds, std=std, floor=kid(floor, real, *kid_args)[0])

@@ -115,6 +115,20 @@ def test_every_method_gets_its_budget_in_every_profile(compose_cfg, method, prof
         assert (cfg.method.num_latents, cfg.method.epochs) == expected
 
 
+@pytest.mark.parametrize(
+    "generator,profile", [(g, p) for g in options("generator") for p in PROFILES], ids=str
+)
+def test_every_generator_gets_its_zoo_budget_in_every_profile(compose_cfg, generator, profile):
+    cfg = compose_cfg(f"generator={generator}", f"experiment={profile}")
+    validate(cfg)
+    steps = cfg.generator.train.steps
+    assert isinstance(steps, int) and steps > 0
+    if profile == "smoke":  # CI: seconds, not minutes
+        assert steps <= 10 and cfg.generator.net.width <= 8
+    if profile == "paper":
+        assert steps >= 50_000
+
+
 def test_a_profile_missing_from_a_budget_fails_at_start_naming_method_and_profile(compose_cfg):
     cfg = compose_cfg("method=imle_clusters_on_z", "profile.name=mini")
     with pytest.raises(ConfigError, match=r"method\.\w+: .*IMLEClusters has no budget for "

@@ -3,7 +3,14 @@ import pytest
 import torch
 
 from ganctrl.data.mnist_subset import MNISTSubset
-from ganctrl.data.shapes import FACTOR_SIZES, NUM_IMAGES, Shapes, factors_of, render
+from ganctrl.data.shapes import (
+    FACTOR_NAMES,
+    FACTOR_SIZES,
+    NUM_IMAGES,
+    Shapes,
+    factors_of,
+    render,
+)
 from ganctrl.data.torchvision_sets import CIFAR10, MNIST, DatasetMissingError
 
 
@@ -67,3 +74,34 @@ def test_missing_torchvision_data_names_folder_and_flag(tmp_path, cls):
         cls(root=str(tmp_path / cls.name)).setup()
     assert str(tmp_path / cls.name) in str(error.value)
     assert "data.download=true" in str(error.value)
+
+
+def _image_of(**factors) -> np.ndarray:
+    """The float image of one factor setting; unnamed factors at index 0 (black background)."""
+    index = [factors.get(name, 0) for name in FACTOR_NAMES]
+    return render(np.array([np.ravel_multi_index(index, FACTOR_SIZES)]))[0].astype(float) / 255
+
+
+def test_shapes_scale_is_area_whatever_the_shape():
+    for scale in range(FACTOR_SIZES[1]):
+        areas = [_image_of(shape=s, scale=scale, x=4, y=4).max(axis=0).sum() for s in range(3)]
+        assert max(areas) / min(areas) < 1.04, areas  # scale alone does not tell shape
+    square = [_image_of(scale=k, x=4, y=4).max(axis=0).sum() for k in range(FACTOR_SIZES[1])]
+    assert square == sorted(square) and square[0] == pytest.approx(49, rel=0.02)
+
+
+def test_one_rotation_step_moves_the_smallest_object_by_pixels():
+    for shape in range(3):
+        images = [_image_of(shape=shape, rotation=r, x=4, y=4) for r in range(FACTOR_SIZES[2])]
+        for a, b in zip(images, images[1:], strict=False):
+            assert np.abs(a - b).max(axis=0).sum() > 4.0  # changed coverage, in pixels
+
+
+def test_the_largest_object_stays_inside_the_frame():
+    last = [size - 1 for size in FACTOR_SIZES]
+    for shape in range(3):
+        for rotation in range(FACTOR_SIZES[2]):
+            for x, y in ((0, 0), (last[3], last[4])):
+                image = _image_of(shape=shape, scale=last[1], rotation=rotation, x=x, y=y)
+                edges = (image[:, 0], image[:, -1], image[:, :, 0], image[:, :, -1])
+                assert max(e.max() for e in edges) == 0, (shape, rotation, x, y)

@@ -49,12 +49,13 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert {"python", "torch", "pytorch-lightning", "hydra-core"} <= set(record["versions"])
     assert record["hardware"]["device"] == "cpu"
     assert {"data", "generator", "samples", "evaluate", "total"} <= set(record["seconds"])
-    assert {"fid", "is", "kid", "precision", "recall", "density", "coverage"} == set(
-        record["metrics"]
-    )
+    assert {"fid", "is", "kid", "precision", "recall", "density", "coverage",
+            "confidence"} == set(record["metrics"])  # fmt: skip
     assert record["metrics"]["fid"]["floor"] < record["metrics"]["fid"]["value"]
     assert record["evaluation"]["feature_net"]["convention"]["resize"] == "bilinear, no antialias"
     assert record["generator"]["trained_here"] is True
+    sidecar = next((tmp_path / "cache" / "generators").glob("*.quality-*.json"))
+    assert record["generator"]["quality"] == json.loads(sidecar.read_text())
     run_dir = next((tmp_path / "outputs").rglob("results.json")).parent
     assert (run_dir / record["artifacts"]["grid"]).stat().st_size > 0
 

@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -5,7 +6,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from ganctrl.benchmarks import zoo
+from ganctrl.benchmarks import quality, zoo
 from ganctrl.benchmarks.trainer import build_trainer
 
 WORKER = """
@@ -21,7 +22,9 @@ with initialize_config_module("ganctrl.conf", version_base="1.3"):
 dm = instantiate(cfg.data)
 dm.setup()
 entry = zoo.pretrained(cfg.generator, cfg.data, dm, sys.argv[1], "test",
-                       lambda label: build_trainer(cfg.trainer, label))
+                       lambda label, callbacks: build_trainer(cfg.trainer, label,
+                                                              callbacks=callbacks),
+                       cfg.metrics, "cpu")
 print("TRAINED" if entry.trained else "LOADED")
 """
 
@@ -35,8 +38,10 @@ def _pretrained(cfg, cache):
     dm = instantiate(cfg.data)
     dm.setup()
     return zoo.pretrained(
-        cfg.generator, cfg.data, dm, cache, "test", lambda label: build_trainer(cfg.trainer, label)
-    )
+        cfg.generator, cfg.data, dm, cache, "test",
+        lambda label, callbacks: build_trainer(cfg.trainer, label, callbacks=callbacks),
+        cfg.metrics, "cpu",
+    )  # fmt: skip
 
 
 @pytest.mark.slow
@@ -84,6 +89,36 @@ def test_user_checkpoint_is_loaded_with_weights_only(compose_cfg, tmp_path):
     entry = _pretrained(compose_cfg("experiment=smoke", f"generator.checkpoint={own}"), tmp_path)
     assert not entry.trained and entry.path == own
     assert same_weights(entry.generator, trained.generator)
+    # measured on first use, its sidecar in the cache, keyed by the file's content
+    (sidecar,) = (tmp_path / "generators").glob("user-*.quality-*.json")
+    assert json.loads(sidecar.read_text()) == entry.quality
+    assert entry.quality["fid"]["value"] == pytest.approx(trained.quality["fid"]["value"])
+
+
+@pytest.mark.slow
+def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg, tmp_path,
+                                                                     monkeypatch):  # fmt: skip
+    first = _pretrained(compose_cfg("experiment=smoke", "generator.curve_every=4"), tmp_path)
+    (sidecar,) = (tmp_path / "generators").glob("*.quality-*.json")
+    assert json.loads(sidecar.read_text()) == first.quality
+    assert set(quality.QUALITY_METRICS) <= set(first.quality)
+    assert first.quality["fid"]["floor"] < first.quality["fid"]["value"]
+    curve = json.loads(first.path.with_suffix(".curve.json").read_text())
+    assert [p["iteration"] for p in curve["points"]] == [4, 8, 10]
+    assert all("raw" in p for p in curve["points"])  # the recipe keeps an EMA: both measured
+    assert curve["points"][-1]["fid"] == pytest.approx(first.quality["fid"]["value"])
+
+    def measured_again(*args, **kwargs):
+        raise AssertionError("the sidecar should have been read, not measured again")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(quality, "measure_quality", measured_again)
+        # curve_every is not part of the key: the same generator, and its quality, are reused
+        second = _pretrained(compose_cfg("experiment=smoke"), tmp_path)
+    assert not second.trained and second.quality == first.quality
+    other_protocol = _pretrained(compose_cfg("experiment=smoke", "metrics.n=150"), tmp_path)
+    assert not other_protocol.trained and other_protocol.quality["n"] == 150
+    assert len(list((tmp_path / "generators").glob("*.quality-*.json"))) == 2
 
 
 @pytest.mark.slow
