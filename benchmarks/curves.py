@@ -4,7 +4,7 @@
 
 Three panels against training seconds on this machine (evaluation time excluded): FID on a log
 scale, precision and recall, each with its real-vs-real floor dashed in the line's colour.
-A line's label is the generator's zoo name up to its seed.
+A line's label is the generator's zoo name up to its hash, or what `--labels` gives, in order.
 """
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ def label(curve: dict) -> str:
     return re.sub(r"-[0-9a-f]{12}$", "", curve["name"])
 
 
-def plot(curves: list[dict], out: Path, title: str) -> None:
+def plot(curves: list[dict], out: Path, title: str, labels: list[str] | None = None) -> None:
     fig, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4), layout="constrained")
     for i, curve in enumerate(curves):
         colour = f"C{i}"
         seconds = [p["seconds"] for p in curve["points"]]
         for ax, (key, _, _) in zip(axes, PANELS, strict=True):
+            name = labels[i] if labels else label(curve)
             ax.plot(seconds, [p[key] for p in curve["points"]], "o-", ms=3, color=colour,
-                    label=label(curve))  # fmt: skip
+                    label=name)  # fmt: skip
             ax.axhline(curve["floor"][key], color=colour, ls="--", lw=0.8)
     for ax, (_, name, scale) in zip(axes, PANELS, strict=True):
         ax.set(xlabel="training seconds (2 CPU cores)", ylabel=name, yscale=scale)
@@ -56,8 +57,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path, help="the PNG to write")
     parser.add_argument("curves", type=Path, nargs="+", help="zoo .curve.json files")
     parser.add_argument("--title", default="Generator quality against training time")
+    parser.add_argument("--labels", nargs="+", help="one label per curve file, in order")
     args = parser.parse_args(argv)
-    plot([json.loads(p.read_text()) for p in args.curves], args.out, args.title)
+    if args.labels and len(args.labels) != len(args.curves):
+        parser.error(f"--labels gives {len(args.labels)} labels for {len(args.curves)} curves")
+    plot([json.loads(p.read_text()) for p in args.curves], args.out, args.title, args.labels)
     print(args.out)
 
 

@@ -62,6 +62,15 @@ def test_inception_score_on_hand_made_probability_tables():
     assert mean == pytest.approx(5.0)
 
 
+def test_class_confidence_on_hand_made_probability_tables():
+    assert fidelity.class_confidence(np.eye(4)) == 1.0
+    assert fidelity.class_confidence(np.full((6, 5), 0.2)) == pytest.approx(0.2)
+    table = np.array([[0.7, 0.2, 0.1], [0.4, 0.5, 0.1], [0.3, 0.3, 0.4]])
+    assert fidelity.class_confidence(table) == pytest.approx((0.7 + 0.5 + 0.4) / 3)
+    with pytest.raises(ValueError, match="probs: 1 of 2 rows"):
+        fidelity.class_confidence(np.array([[1.0, 0.0], [np.nan, 0.5]]))
+
+
 def test_kid_is_unbiased_on_identical_distributions():
     rng = np.random.default_rng(2)
     x, y = rng.normal(size=(400, 8)), rng.normal(size=(400, 8))
