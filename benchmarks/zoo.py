@@ -132,25 +132,23 @@ def _train(generator_cfg, datamodule, path: Path, name: str, make_trainer, metri
     generator = _build(generator_cfg.net, datamodule)
     discriminator = _build(generator_cfg.discriminator, datamodule)
     gan = instantiate(generator_cfg.train, generator=generator, discriminator=discriminator)
-    curves = []
+    curve = None
     if generator_cfg.curve_every:
-        curves.append(
-            QualityCurve(generator_cfg.curve_every, datamodule, metrics_cfg, cache_dir, device)
-        )
+        curve = QualityCurve(generator_cfg.curve_every, datamodule, metrics_cfg, cache_dir, device)
     seed_everything(generator_cfg.seed, workers=True)  # the curve's net must not move the RNG
     start = time.perf_counter()
-    make_trainer(f"zoo {name}", curves).fit(gan, datamodule)
+    make_trainer(f"zoo {name}", [curve] if curve else []).fit(gan, datamodule)
     seconds = time.perf_counter() - start
-    if curves:
-        curve = {"name": name, "batch_size": datamodule.batch_size, **curves[0].summary()}
-        atomic.write_json(curve, path.with_suffix(".curve.json"))
+    if curve:
+        summary = {"name": name, "batch_size": datamodule.batch_size, **curve.summary()}
+        atomic.write_json(summary, path.with_suffix(".curve.json"))
     meta = {
         "name": name,
         "config": json.dumps(OmegaConf.to_container(generator_cfg, resolve=True), sort_keys=True),
         "data": json.dumps(datamodule.identity(), sort_keys=True, default=str),
         "iterations": gan.iteration,
         "seconds": seconds,
-        "seconds_curve": curves[0].evaluating if curves else 0.0,
+        "seconds_curve": curve.evaluating if curve else 0.0,
         "torch": str(torch.__version__),
     }
     sampler = gan.sampling_generator()  # the EMA where the recipe keeps one

@@ -3,8 +3,8 @@
 θ_ema ← β θ_ema + (1 − β) θ after every generator step (Karras et al. 2018; Yazıcı et al. 2019).
 Buffers are not averaged but copied, as StyleGAN2-ADA does. A BatchNorm generator's running
 statistics were gathered under the raw weights, not the averaged ones, so before the averaged
-copy is sampled in eval mode `recalibrate_batchnorm` re-estimates them under its own weights
-(BigGAN's "standing statistics").
+copy is sampled in eval mode they are re-estimated under its own weights
+(methods/batchnorm.py).
 """
 
 from __future__ import annotations
@@ -29,27 +29,3 @@ def ema_update(average: nn.Module, network: nn.Module, beta: float) -> None:
         mean.lerp_(current, 1.0 - beta)
     for mine, theirs in zip(average.buffers(), network.buffers(), strict=True):
         mine.copy_(theirs)
-
-
-def has_batchnorm(network: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in network.modules())
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(generator: nn.Module, batches: int, batch_size: int, seed: int) -> None:
-    """Re-estimate every BatchNorm's running mean and variance as the plain average over
-    `batches` seeded batches of G's own forward passes; leaves G in eval mode."""
-    norms = [m for m in generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches below
-    generator.train()
-    rng = torch.Generator(device=next(generator.parameters()).device).manual_seed(seed)
-    for _ in range(batches):
-        generator(generator.sample_latents(batch_size, generator=rng))
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
-    generator.eval()

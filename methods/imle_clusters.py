@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 
 from ganctrl.faiss_search import kmeans, knn
 from ganctrl.methods.base import Clusters, ControlMethod, seeded, to_grid
+from ganctrl.methods.batchnorm import recalibrate_batchnorm
 
 log = logging.getLogger(__name__)
 
@@ -40,27 +41,6 @@ def mapping_network(dim: int, hidden: int) -> nn.Sequential:
         nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(),
         nn.Linear(hidden, dim, bias=False),
     )  # fmt: skip
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(mapping: nn.Module, noise: torch.Tensor) -> nn.Module:
-    """Set every BatchNorm's running statistics to those of `mapping` over `noise`, and return it
-    in eval mode.
-
-    Training normalises by minibatch statistics, while the running averages lag behind weights
-    that keep moving; sampling and matching in eval mode with lagging statistics would shift
-    T_c's outputs off the cluster the loss fitted. Recalibrated, eval mode computes what
-    training computes, up to minibatch noise.
-    """
-    norms = [m for m in mapping.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average: one big batch sets the statistics exactly
-    mapping.train()(noise)
-    for m, momentum in zip(norms, momenta, strict=True):
-        m.momentum = momentum
-    return mapping.eval()
 
 
 def imle_loss(targets: torch.Tensor, mapped: torch.Tensor) -> torch.Tensor:
@@ -273,7 +253,7 @@ class IMLEClusters(ControlMethod):
         """
         targets = self.members[cluster]
         pool = self._randn(cluster, self.pool_factor * len(targets))
-        mapping = recalibrate_batchnorm(self.mappings[cluster], pool)
+        mapping = recalibrate_batchnorm(self.mappings[cluster], [pool])
         nearest = nearest_generated(targets, mapping(pool))
         return pool[nearest] + self.jitter * self._randn(cluster, len(targets))
 
@@ -306,7 +286,8 @@ class IMLEClusters(ControlMethod):
 
     def on_fit_end(self) -> None:
         for cluster, mapping in enumerate(self.mappings):  # the statistics the control samples with
-            recalibrate_batchnorm(mapping, self._randn(cluster, self.pool_factor * self.batch_size))
+            pool = self._randn(cluster, self.pool_factor * self.batch_size)
+            recalibrate_batchnorm(mapping, [pool])
         self.facts["imle_seconds"] = time.perf_counter() - self._imle_start
 
     # --- step 3: the control ----------------------------------------------------------------

@@ -15,10 +15,18 @@ import torch
 from torch import nn
 
 from ganctrl.methods.base import ControlMethod, Unconditional
-from ganctrl.methods.ema import ema_copy, ema_update, recalibrate_batchnorm
+from ganctrl.methods.batchnorm import recalibrate_batchnorm
+from ganctrl.methods.ema import ema_copy, ema_update
 from ganctrl.methods.losses import GAN_LOSSES, r1_penalty
 
-STANDING_STATS = {"batches": 100, "batch_size": 64, "seed": 0}  # recalibrate_batchnorm's draw
+STANDING_STATS = {"batches": 100, "batch_size": 64, "seed": 0}  # the draw that re-estimates BN
+
+
+def seeded_latent_batches(generator: nn.Module, batches: int, batch_size: int, seed: int):
+    """`batches` seeded batches of G's latents, drawn on G's device."""
+    device = next(generator.parameters()).device
+    rng = torch.Generator(device=device).manual_seed(seed)
+    return (generator.sample_latents(batch_size, generator=rng) for _ in range(batches))
 
 
 class UnconditionalGAN(ControlMethod):
@@ -125,8 +133,7 @@ class UnconditionalGAN(ControlMethod):
         if self.generator_ema is None:
             return copy.deepcopy(self.generator).eval()
         average = copy.deepcopy(self.generator_ema)
-        recalibrate_batchnorm(average, **STANDING_STATS)
-        return average.eval()
+        return recalibrate_batchnorm(average, seeded_latent_batches(average, **STANDING_STATS))
 
     def controls(self) -> Unconditional:
         return Unconditional(self.sampling_generator())

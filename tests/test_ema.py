@@ -3,7 +3,9 @@ import torch
 from torch import nn
 
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
-from ganctrl.methods.ema import ema_copy, ema_update, recalibrate_batchnorm
+from ganctrl.methods.batchnorm import recalibrate_batchnorm
+from ganctrl.methods.ema import ema_copy, ema_update
+from ganctrl.methods.unconditional import seeded_latent_batches
 
 
 def test_ema_update_is_the_formula_on_a_tiny_net():
@@ -32,7 +34,7 @@ def test_recalibrated_batchnorm_holds_the_average_of_its_batches_statistics():
     g = DCGANGenerator(channels=1, image_size=8, z_dim=4, width=2)
     first_norm = g.blocks[0].post[0]
     first_norm.running_mean.fill_(5.0)  # stale statistics from other weights
-    recalibrate_batchnorm(g, batches=3, batch_size=16, seed=1)
+    recalibrate_batchnorm(g, seeded_latent_batches(g, batches=3, batch_size=16, seed=1))
     assert not g.training and first_norm.momentum == 0.1
     rng = torch.Generator().manual_seed(1)
     with torch.no_grad():
