@@ -4,7 +4,8 @@
 
 Three panels against training seconds on this machine (evaluation time excluded): FID on a log
 scale, precision and recall, each with its real-vs-real floor dashed in the line's colour.
-A line's label is the generator's zoo name up to its hash, or what `--labels` gives, in order.
+A line's label is the generator's zoo name up to its hash, or what `--labels` gives, in order;
+`--groups` gives lines one colour per group (e.g. per backbone, for several seeds of each).
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ def label(curve: dict) -> str:
     return re.sub(r"-[0-9a-f]{12}$", "", curve["name"])
 
 
-def plot(curves: list[dict], out: Path, title: str, labels: list[str] | None = None) -> None:
+def colours(groups: list[str]) -> list[str]:
+    """One matplotlib colour per distinct group, in order of first appearance."""
+    index = {group: i for i, group in enumerate(dict.fromkeys(groups))}
+    return [f"C{index[group] % 10}" for group in groups]
+
+
+def plot(curves: list[dict], out: Path, title: str, labels: list[str] | None = None,
+         groups: list[str] | None = None) -> None:  # fmt: skip
     fig, axes = plt.subplots(1, len(PANELS), figsize=(5 * len(PANELS), 4), layout="constrained")
-    for i, curve in enumerate(curves):
-        colour = f"C{i}"
+    line_colours = colours(groups or [str(i) for i in range(len(curves))])
+    for i, (curve, colour) in enumerate(zip(curves, line_colours, strict=True)):
         seconds = [p["seconds"] for p in curve["points"]]
         for ax, (key, _, _) in zip(axes, PANELS, strict=True):
             name = labels[i] if labels else label(curve)
@@ -58,10 +66,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("curves", type=Path, nargs="+", help="zoo .curve.json files")
     parser.add_argument("--title", default="Generator quality against training time")
     parser.add_argument("--labels", nargs="+", help="one label per curve file, in order")
+    parser.add_argument("--groups", nargs="+", help="one group per curve file: a colour each")
     args = parser.parse_args(argv)
-    if args.labels and len(args.labels) != len(args.curves):
-        parser.error(f"--labels gives {len(args.labels)} labels for {len(args.curves)} curves")
-    plot([json.loads(p.read_text()) for p in args.curves], args.out, args.title, args.labels)
+    for option in ("labels", "groups"):
+        given = getattr(args, option)
+        if given and len(given) != len(args.curves):
+            parser.error(f"--{option} gives {len(given)} names for {len(args.curves)} curves")
+    curves = [json.loads(p.read_text()) for p in args.curves]
+    plot(curves, args.out, args.title, args.labels, args.groups)
     print(args.out)
 
 
