@@ -43,8 +43,8 @@ def plot(curves: list[dict], out: Path, title: str, labels: list[str] | None = N
     line_colours = colours(groups or [str(i) for i in range(len(curves))])
     for i, (curve, colour) in enumerate(zip(curves, line_colours, strict=True)):
         seconds = [p["seconds"] for p in curve["points"]]
+        name = labels[i] if labels else label(curve)
         for ax, (key, _, _) in zip(axes, PANELS, strict=True):
-            name = labels[i] if labels else label(curve)
             ax.plot(seconds, [p[key] for p in curve["points"]], "o-", ms=3, color=colour,
                     label=name)  # fmt: skip
             ax.axhline(curve["floor"][key], color=colour, ls="--", lw=0.8)
