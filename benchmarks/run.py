@@ -104,9 +104,9 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
         with record.stage("fit"):
             trainer = build_trainer(trainer_settings, f"fit {names['method']}", logger)
             trainer.fit(method, datamodule if method.trains_on_images else None)
-        record.data["training"] = method.summary()
     method.to(device)
     controls = method.controls()
+    record.data["training"] = method.summary()  # after controls(): some methods form them there
     record.data["run"]["control"] = type(controls).__name__
 
     with record.stage("samples"):

@@ -1,7 +1,8 @@
 """IMLE clusters (Georgopoulos et al.; docs/METHODS.md §1): steer a pretrained, frozen,
 unconditional generator through the clusters that its own intermediate layer forms.
 
-1. N latents z; y = flatten(G[:layer](z)); k-means on y with FAISS, every sample counted → Z_c.
+1. N latents z; y = flatten(G[:layer](z)); k-means on y with FAISS, every sample counted → Z_c
+   (methods/latent_clusters.py, shared with the truncation control).
 2. Per cluster an independent mapping T_c: e ~ N(0, I) ↦ z, trained by IMLE. Every
    `rematch_every` epochs each z_i ∈ Z_c is matched to the nearest of Γ = pool_factor·|Z_c|
    generated latents T_c(e_γ) (the cluster's latents query, the generated ones are the database),
@@ -20,18 +21,21 @@ import logging
 import time
 from typing import Literal
 
-import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ganctrl.faiss_search import kmeans, knn
-from ganctrl.methods.base import Clusters, ControlMethod, seeded, to_grid
+from ganctrl.faiss_search import knn
+from ganctrl.methods.base import ControlMethod, seeded
 from ganctrl.methods.batchnorm import recalibrate_batchnorm
+from ganctrl.methods.latent_clusters import (
+    LatentClustering,
+    LatentClusters,
+    split_by_cluster,
+    stream_seed,
+)
 
 log = logging.getLogger(__name__)
-
-ASSIGNERS = ("layer", "latent", "random")
 
 
 def mapping_network(dim: int, hidden: int) -> nn.Sequential:
@@ -58,67 +62,19 @@ def nearest_generated(targets: torch.Tensor, generated: torch.Tensor) -> torch.T
     return torch.from_numpy(indices[:, 0]).to(targets.device)
 
 
-@torch.no_grad()
-def layer_activations(
-    generator: nn.Module, latents: torch.Tensor, layer: int, batch_size: int = 500
-) -> torch.Tensor:
-    """flatten(G[:layer](z)) for every latent, on the CPU as float32 (k-means' input)."""
-    generator.eval()
-    parts = [
-        generator.features(latents[i : i + batch_size], layer).flatten(1).float().cpu()
-        for i in range(0, len(latents), batch_size)
-    ]
-    return torch.cat(parts)
-
-
-def by_size(labels: torch.Tensor, k: int) -> torch.Tensor:
-    """Relabel clusters so that 0 is the largest (ties by old label): stable, readable grids."""
-    sizes = torch.bincount(labels, minlength=k)
-    order = sorted(range(k), key=lambda c: (-int(sizes[c]), c))
-    new_label = torch.empty(k, dtype=torch.long)
-    new_label[order] = torch.arange(k)
-    return new_label[labels]
-
-
-# The job's independent random streams: the clustered latents, the random-label baseline's
-# permutation, and per cluster T_c's initial weights and its noise (matching pools, jitter,
-# minibatch order). Sharing one seed between two of them would correlate what should not be.
-STREAMS = ("latents", "assignment", "init", "noise")
-
-
-def stream_seed(seed: int, stream: str, cluster: int = 0) -> int:
-    """The seed of one stream: the child (stream, cluster) spawned from the job's seed."""
-    child = np.random.SeedSequence(seed, spawn_key=(STREAMS.index(stream), cluster))
-    return int(child.generate_state(1)[0])
-
-
-class MappedClusters(Clusters):
+class MappedClusters(LatentClusters):
     """Cluster c is G(T_c(e)), e ~ N(0, I); weights |Z_c| / N."""
 
-    def __init__(self, generator: nn.Module, mappings: nn.ModuleList, members: list[torch.Tensor]):
-        super().__init__(generator)
+    def __init__(self, generator: nn.Module, mappings: nn.ModuleList, members: list[torch.Tensor],
+                 subpopulation: bool = False):  # fmt: skip
+        super().__init__(generator, members, subpopulation)
         self.mappings = mappings.eval()
-        self.members = members
-        self.k = len(mappings)
-        sizes = torch.tensor([len(m) for m in members], dtype=torch.float64)
-        self.weights = sizes / sizes.sum()
 
     @torch.no_grad()
     def sample_cluster_latents(self, cluster: int, n: int, seed: int = 0) -> torch.Tensor:
         dim = self.members[cluster].shape[1]
         noise = torch.randn(n, dim, generator=seeded(seed, self.device), device=self.device)
         return self.mappings[cluster](noise)
-
-    def sample_cluster(self, cluster: int, n: int, seed: int = 0) -> torch.Tensor:
-        return self.render_latents(self.sample_cluster_latents(cluster, n, seed))
-
-    def cluster_latents(self, cluster: int) -> torch.Tensor:
-        return self.members[cluster]
-
-    def pictures(self, seed: int = 0) -> dict[str, torch.Tensor]:
-        """Adds `source_grid`: G(z) for the first ten clustered z of each cluster, before IMLE."""
-        rows = [self.render_latents(m[:10].to(self.device)) for m in self.members]
-        return {**super().pictures(seed), "source_grid": to_grid(torch.cat(rows), nrow=10)}
 
 
 class IMLEClusters(ControlMethod):
@@ -150,31 +106,22 @@ class IMLEClusters(ControlMethod):
         hierarchy_keep: int = 0,
         seed: int = 0,
     ):
-        if assign_by not in ASSIGNERS:
-            raise ValueError(f"method.assign_by must be one of {ASSIGNERS}, got {assign_by!r}")
-        if clusters < 1 or epochs < 1 or rematch_every < 1 or pool_factor < 1:
+        if epochs < 1 or rematch_every < 1 or pool_factor < 1:
             raise ValueError(
-                "method.clusters, epochs, rematch_every and pool_factor must be >= 1, got "
-                f"{clusters}, {epochs}, {rematch_every}, {pool_factor}"
+                "method.epochs, rematch_every and pool_factor must be >= 1, got "
+                f"{epochs}, {rematch_every}, {pool_factor}"
             )
-        if hierarchy_layer is not None and assign_by != "layer":
-            raise ValueError("method.hierarchy_layer needs method.assign_by=layer")
-        if not 0 <= hierarchy_keep < hierarchy_clusters:
-            raise ValueError(
-                f"method.hierarchy_keep must lie in [0, {hierarchy_clusters}), got {hierarchy_keep}"
-            )
+        clustering = LatentClustering(
+            generator, clusters, layer, assign_by, num_latents, kmeans_iterations,
+            hierarchy_layer, hierarchy_clusters, hierarchy_keep, seed,
+        )  # fmt: skip
         super().__init__(steps=clusters * epochs)
         self.automatic_optimization = False
         self.generator = generator.eval().requires_grad_(False)
-        for tap in (layer, hierarchy_layer):
-            if assign_by == "layer" and tap is not None:
-                generator.check_layer(tap)
-        self.k, self.layer, self.assign_by = clusters, layer, assign_by
-        self.num_latents = num_latents
+        self.clustering, self.k, self.seed = clustering, clusters, seed
         self.epochs, self.rematch_every, self.pool_factor = epochs, rematch_every, pool_factor
         self.jitter, self.lr, self.betas, self.weight_decay = jitter, lr, tuple(betas), weight_decay
-        self.batch_size, self.kmeans_iterations, self.seed = batch_size, kmeans_iterations, seed
-        self.hierarchy = (hierarchy_layer, hierarchy_clusters, hierarchy_keep)
+        self.batch_size = batch_size
         dim = generator.z_dim
         self.mappings = nn.ModuleList()
         for c in range(clusters):
@@ -186,41 +133,16 @@ class IMLEClusters(ControlMethod):
 
     # --- step 1: the clusters -------------------------------------------------------------
 
-    def _assign(self, latents: torch.Tensor, layer: int, k: int) -> torch.Tensor:
-        if self.assign_by == "random":
-            rng = torch.Generator().manual_seed(stream_seed(self.seed, "assignment"))
-            return torch.randperm(len(latents), generator=rng) % k
-        if self.assign_by == "latent":
-            points = latents.cpu()
-        else:
-            points = layer_activations(self.generator, latents, layer)
-        labels, _ = kmeans(points, k, self.seed, self.kmeans_iterations)
-        return by_size(torch.from_numpy(labels), k)
-
     def form_clusters(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(latents, cluster of each): N seeded latents, clustered as `assign_by` says."""
-        rng = torch.Generator().manual_seed(stream_seed(self.seed, "latents"))
-        latents = self.generator.sample_latents(self.num_latents, generator=rng, device="cpu")
-        latents = latents.to(self.device)
-        coarse_layer, coarse_k, keep = self.hierarchy
-        if coarse_layer is not None:  # §4.3: keep one coarse cluster, cluster it again
-            coarse = self._assign(latents, coarse_layer, coarse_k)
-            latents = latents[coarse.to(self.device) == keep]
-            self.facts["coarse_sizes"] = torch.bincount(coarse, minlength=coarse_k).tolist()
-        return latents, self._assign(latents, self.layer, self.k).to(self.device)
+        """(latents, cluster of each), as methods/latent_clusters.py forms them."""
+        return self.clustering.form(self.device)
 
     def on_fit_start(self) -> None:
-        start = time.perf_counter()
         latents, labels = self.form_clusters()
-        self.members = [latents[labels == c] for c in range(self.k)]
+        self.members = split_by_cluster(latents, labels, self.k)
         sizes = [len(m) for m in self.members]
-        if min(sizes) < 2:
-            raise ValueError(
-                f"cluster sizes {sizes}: IMLE needs at least 2 latents per cluster; "
-                "raise method.num_latents or lower method.clusters"
-            )
-        self.facts.update(cluster_sizes=sizes, clustering_seconds=time.perf_counter() - start)
-        log.info("IMLE clusters (%s): sizes %s", self.assign_by, sizes)
+        self.facts.update(self.clustering.facts, cluster_sizes=sizes)
+        log.info("IMLE clusters (%s): sizes %s", self.clustering.assign_by, sizes)
         self._streams = [torch.Generator().manual_seed(stream_seed(self.seed, "noise", c)) for c
                          in range(self.k)]  # fmt: skip
         self._noises: list[torch.Tensor | None] = [None] * self.k
@@ -298,4 +220,5 @@ class IMLEClusters(ControlMethod):
     def controls(self) -> MappedClusters:
         if not self.members:
             raise RuntimeError("IMLEClusters has not been fitted: there are no clusters yet")
-        return MappedClusters(self.generator, self.mappings, self.members)
+        return MappedClusters(self.generator, self.mappings, self.members,
+                              self.clustering.subpopulation)  # fmt: skip

@@ -96,7 +96,11 @@ BUDGETS = {
     "imle_clusters": IMLE_BUDGETS,
     "imle_clusters_on_z": IMLE_BUDGETS,
     "imle_clusters_random": IMLE_BUDGETS,
+    "imle_clusters_truncated": None,  # its clustering is IMLE's: see the test below
+    "imle_clusters_truncation_trick": None,
 }
+CLUSTERING_KEYS = ("clusters", "layer", "assign_by", "num_latents", "kmeans_iterations",
+                   "hierarchy_layer", "hierarchy_clusters", "hierarchy_keep", "seed")  # fmt: skip
 
 
 def test_the_three_profiles_exist():
@@ -113,6 +117,17 @@ def test_every_method_gets_its_budget_in_every_profile(compose_cfg, method, prof
     expected = (BUDGETS.get(method) or {}).get(profile)
     if expected is not None:
         assert (cfg.method.num_latents, cfg.method.epochs) == expected
+
+
+@pytest.mark.parametrize("control", ["imle_clusters_truncated", "imle_clusters_truncation_trick"])
+@pytest.mark.parametrize("profile", PROFILES)
+def test_truncation_controls_cluster_exactly_as_imle(compose_cfg, control, profile):
+    """The same seed must form the same clusters, so every clustering setting is IMLE's."""
+    imle = compose_cfg("method=imle_clusters", f"experiment={profile}").method
+    truncated = compose_cfg(f"method={control}", f"experiment={profile}").method
+    assert {k: truncated[k] for k in CLUSTERING_KEYS} == {k: imle[k] for k in CLUSTERING_KEYS}
+    imle_only = {"epochs", "rematch_every", "pool_factor", "jitter", "lr", "hidden"}
+    assert not imle_only & set(truncated)
 
 
 @pytest.mark.parametrize(

@@ -130,8 +130,8 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     rows = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
     assert sorted(r["run"]["method"] for r in records) == rows
     assert all(r["status"] == "ok" and r["run"]["data"] == "mnist_subset" for r in records)
-    imle = [r for r in records if r["run"]["method"].startswith("imle_clusters")]
-    assert len(imle) == 3
+    by_method = {r["run"]["method"]: r for r in records}
+    imle = [by_method[m] for m in ("imle_clusters", "imle_clusters_on_z", "imle_clusters_random")]
     for record in imle:
         assert record["run"]["control"] == "MappedClusters"
         assert record["seconds"]["total"] < 60
@@ -144,6 +144,13 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         run_dir = Path(record["config"]["paths"]["output"])
         for name in ("grid", "cluster_0", "cluster_9", "source_grid"):
             assert (run_dir / record["artifacts"][name]).stat().st_size > 0, name
+    # The truncation controls steer IMLE's very clusters, at the spread they were asked for.
+    layer_clusters = by_method["imle_clusters"]["training"]["cluster_sizes"]
+    for method in ("imle_clusters_truncated", "imle_clusters_truncation_trick"):
+        record = by_method[method]
+        assert record["run"]["control"] == "ShrunkClusters"
+        assert record["training"]["cluster_sizes"] == layer_clusters
+        assert record["metrics"]["latent_spread_ratio"]["value"] == pytest.approx(0.2, abs=0.03)
 
 
 @pytest.mark.slow
