@@ -10,7 +10,6 @@ the clusters before any mapping.
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Literal
 
@@ -20,8 +19,6 @@ from torch import nn
 
 from ganctrl.faiss_search import kmeans
 from ganctrl.methods.base import Clusters, to_grid
-
-log = logging.getLogger(__name__)
 
 ASSIGNERS = ("layer", "latent", "random")
 

@@ -55,11 +55,11 @@ class ShrunkClusters(LatentClusters):
         super().__init__(generator, members, subpopulation)
         self.draw_from = draw_from
         self.means = [m.mean(dim=0) for m in members]
-        drawn = [total_variance(m) if draw_from == "cluster" else prior_variance for m in members]
-        self.factors = [
-            math.sqrt(spread_ratio * total_variance(m) / v)
-            for m, v in zip(members, drawn, strict=True)
-        ]
+        if draw_from == "cluster":  # the draws are Z_c itself: a² is the spread ratio
+            self.factors = [math.sqrt(spread_ratio)] * len(members)
+        else:
+            self.factors = [math.sqrt(spread_ratio * total_variance(m) / prior_variance)
+                            for m in members]  # fmt: skip
 
     @torch.no_grad()
     def sample_cluster_latents(self, cluster: int, n: int, seed: int = 0) -> torch.Tensor:

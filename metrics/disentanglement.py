@@ -36,10 +36,10 @@ def mig(codes, factors, bins: int = 20) -> float:
 
     A factor that takes one value carries no information to share: it is refused, since the
     library would divide by its zero entropy."""
-    factors = np.asarray(factors)
+    codes, factors = finite_rows(codes, "codes"), np.asarray(factors)
     if factors.ndim != 2 or len(factors) != len(codes):
         raise ValueError(f"factors must be (N, F) with N = {len(codes)} codes, got {factors.shape}")
-    if np.asarray(codes).ndim != 2 or np.asarray(codes).shape[1] < 2:
+    if codes.ndim != 2 or codes.shape[1] < 2:
         raise ValueError("MIG needs a code of at least 2 dimensions")
     entropy = np.array([mutual_info_score(f, f) for f in factors.T])
     if (entropy == 0).any():
