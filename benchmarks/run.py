@@ -63,6 +63,14 @@ def run(cfg: DictConfig) -> dict:
     return record.data
 
 
+def save_pictures(pictures: dict, output_dir: Path, record: RunRecord) -> None:
+    """Each (3, H, W) picture as samples/<stem>.png, listed among the run's artifacts."""
+    for name, picture in pictures.items():
+        path = output_dir / "samples" / f"{name}.png"
+        atomic.save_png(picture, path)
+        record.data["artifacts"][name] = str(path.relative_to(output_dir))
+
+
 def close_logger(logger, status: str) -> None:
     """End the job's logging whatever its outcome. Lightning leaves a wandb run open, and the
     basic launcher runs every job of a sweep in one process: without `finish`, the next job's
@@ -110,15 +118,12 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
     record.data["run"]["control"] = type(controls).__name__
 
     with record.stage("samples"):
-        pictures = controls.pictures(seed=cfg.metrics.grid_seed)
-        for name, picture in pictures.items():
-            path = output_dir / "samples" / f"{name}.png"
-            atomic.save_png(picture, path)
-            record.data["artifacts"][name] = str(path.relative_to(output_dir))
+        save_pictures(controls.pictures(seed=cfg.metrics.grid_seed), output_dir, record)
     grid_path = output_dir / record.data["artifacts"]["grid"]
 
     with record.stage("evaluate"):
         evaluation = evaluate(controls, datamodule, cfg.metrics, cfg.paths.cache, device)
+    save_pictures(evaluation.pop("pictures"), output_dir, record)
     record.data["metrics"] = evaluation.pop("metrics")
     record.data["evaluation"] = evaluation
     if logger:

@@ -37,6 +37,7 @@ class Context:
     results: dict = field(default_factory=dict)
     passes: dict | None = None  # the cost of sampling and of the bare feature pass
     loaded: dict = field(default_factory=dict)  # (split, n) → reference, read from disk once
+    pictures: dict = field(default_factory=dict)  # file stem → (3, H, W) in [0, 1]: the run saves
 
     def record(self, name: str, value, n: int, seconds: float, **extra) -> None:
         self.results[name] = {
@@ -100,17 +101,23 @@ Runner = Callable[[Context, Control, object], None]
 @dataclass(frozen=True)
 class Family:
     name: str  # also where its settings live: metrics.<name>
-    control_type: type  # it runs for every control of this type
+    control_type: type | tuple[type, ...]  # it runs for every control of this type (these types)
     settings: type  # a dataclass of its settings, with defaults
     run: Runner
     needs: tuple[str, ...] = ()  # families whose results it reads; they run first
+    # (datamodule, control) → whether it runs, beyond the control's type (e.g. factors needed)
+    applies: Callable[[object, Control], bool] | None = None
 
 
 FAMILIES: dict[str, Family] = {}
 
 
 def register_family(
-    name: str, control_type: type, settings: type, needs: tuple[str, ...] = ()
+    name: str,
+    control_type: type | tuple[type, ...],
+    settings: type,
+    needs: tuple[str, ...] = (),
+    applies: Callable[[object, Control], bool] | None = None,
 ) -> Callable[[Runner], Runner]:
     """Decorator: add a metric family (its runner) under `name`; a name is taken only once."""
 
@@ -120,15 +127,16 @@ def register_family(
         missing = [n for n in needs if n not in FAMILIES]
         if missing:
             raise ValueError(f"family {name!r} needs {missing}: register (import) them first")
-        FAMILIES[name] = Family(name, control_type, settings, run, tuple(needs))
+        FAMILIES[name] = Family(name, control_type, settings, run, tuple(needs), applies)
         return run
 
     return register
 
 
-def applicable_families(control: Control) -> list[Family]:
-    """The families that score `control`, each after the families it needs."""
-    chosen = [f for f in FAMILIES.values() if isinstance(control, f.control_type)]
+def applicable_families(control: Control, datamodule) -> list[Family]:
+    """The families that score `control` on this data, each after the families it needs."""
+    chosen = [f for f in FAMILIES.values() if isinstance(control, f.control_type)
+              and (f.applies is None or f.applies(datamodule, control))]  # fmt: skip
     names = {f.name for f in chosen}
     for family in chosen:
         for need in family.needs:
@@ -139,7 +147,8 @@ def applicable_families(control: Control) -> list[Family]:
 
 
 def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, device) -> dict:
-    """Every applicable metric for `control`, with the evaluation net's facts and timings."""
+    """Every applicable metric for `control`, with the evaluation net's facts and timings, and
+    the pictures the families drew ("pictures")."""
     net_name = settings.feature_net or datamodule.evaluation_net
     if net_name is None:
         raise KeyError(
@@ -148,8 +157,8 @@ def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, devi
     net, info = evaluation_net(net_name, datamodule, cache_dir, device, settings)
     ctx = Context(datamodule, settings, net, info, Path(cache_dir).expanduser())
     families = []
-    for family in applicable_families(control):
+    for family in applicable_families(control, datamodule):
         _, seconds = timed(family.run, ctx, control, getattr(settings, family.name))
         families.append({"family": family.name, "seconds": round(seconds, 4)})
     return {"feature_net": info, "families": families, "passes": ctx.passes,
-            "metrics": ctx.results}  # fmt: skip
+            "metrics": ctx.results, "pictures": ctx.pictures}  # fmt: skip

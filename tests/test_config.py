@@ -98,6 +98,10 @@ BUDGETS = {
     "imle_clusters_random": IMLE_BUDGETS,
     "imle_clusters_truncated": None,  # its clustering is IMLE's: see the test below
     "imle_clusters_truncation_trick": None,
+    "random_directions": None,  # the direction baselines: nothing to train
+    "axis_directions": None,
+    "ganspace": None,
+    "sefa": None,
 }
 CLUSTERING_KEYS = ("clusters", "layer", "assign_by", "num_latents", "kmeans_iterations",
                    "hierarchy_layer", "hierarchy_clusters", "hierarchy_keep", "seed")  # fmt: skip

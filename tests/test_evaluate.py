@@ -2,16 +2,21 @@
 
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
 
 from ganctrl.data.mnist_subset import MNISTSubset
+from ganctrl.data.shapes import Shapes
 from ganctrl.methods.backbones.base import GeneratorBase
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.base import Clusters, Control, Exemplars, Unconditional
+from ganctrl.methods.direction_baselines import random_orthonormal
 from ganctrl.methods.latent_clusters import LatentClusters
+from ganctrl.methods.linear_directions import LinearDirections
 from ganctrl.metrics import evaluate as evaluate_module
+from ganctrl.metrics.attributes import STROKE_MEASURES
 from ganctrl.metrics.evaluate import evaluate, register_family
 from ganctrl.metrics.features import EvaluationNet, register_feature_net
 from ganctrl.metrics.fidelity import FidelitySettings
@@ -20,7 +25,13 @@ from ganctrl.metrics.settings import MetricsConfig
 SETTINGS = OmegaConf.merge(
     OmegaConf.structured(MetricsConfig),
     {"n": 300, "feature_net_epochs": 2, "fidelity": {"kid_subsets": 10, "kid_subset_size": 100},
-     "clusters": {"per_cluster": 30}, "exemplars": {"exemplars": 30, "samples_per_exemplar": 2}},
+     "clusters": {"per_cluster": 30}, "exemplars": {"exemplars": 30, "samples_per_exemplar": 2},
+     "path_length": {"samples": 50},
+     "directions": {"calibration_samples": 32, "rca_steps": 30, "rca_batch": 16,
+                    "rca_eval_batches": 4, "ppl_samples": 50, "attribute_samples": 16},
+     "disentanglement": {"generated": 400, "encoder_epochs": 1, "train_points": 400,
+                         "test_points": 200, "factor_vae_train_votes": 100,
+                         "factor_vae_eval_votes": 100}},
 )  # fmt: skip
 
 
@@ -91,7 +102,8 @@ def test_second_evaluation_runs_no_feature_pass_over_real_images(digits, cache, 
 
     monkeypatch.setattr(EvaluationNet, "run", counting_run)
     out = evaluate(control, digits, SETTINGS, cache, "cpu")
-    assert sizes == [SETTINGS.n]  # the generated set only
+    generated, path_length = SETTINGS.n, SETTINGS.path_length.samples
+    assert sizes == [generated] + [path_length] * 2  # generated images only
     assert out["passes"]["reference_cached"] is True
     assert out["feature_net"]["trained_here"] is False
 
@@ -215,5 +227,59 @@ def test_a_new_family_is_a_registration_and_its_settings_node(digits, cache, mon
     settings = OmegaConf.create({**OmegaConf.to_container(SETTINGS), "doubling": {"factor": 3}})
     out = evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
     m = out["metrics"]
-    assert [f["family"] for f in out["families"]] == ["fidelity", "doubling"]
+    assert [f["family"] for f in out["families"]] == ["fidelity", "path_length", "doubling"]
     assert m["fid_doubled"]["value"] == pytest.approx(3 * m["fid"]["value"])
+
+
+def test_direction_family_records_every_metric_at_calibrated_scales(digits, cache):
+    generator = DCGANGenerator(width=4, z_dim=16)
+    control = LinearDirections(generator, random_orthonormal(16, 3, seed=0), "z")
+    out = evaluate(control, digits, SETTINGS, cache, "cpu")
+    m = out["metrics"]
+    assert [f["family"] for f in out["families"]] == ["fidelity", "path_length", "directions"]
+    scale = m["edit_scale"]
+    assert len(scale["per_direction"]) == 3 and scale["tau"] > 0
+    for k, change in enumerate(scale["changes"]):  # the bisection's own check, per direction
+        if scale["reached"][k]:
+            assert change == pytest.approx(scale["tau"], rel=0.011)
+    assert m["rca_posthoc"]["chance"] == pytest.approx(1 / 3) and m["rca_posthoc"]["n"] == 64
+    assert 0 <= m["rca_posthoc"]["value"] <= 1 and "rca_own" not in m
+    assert m["ppl_directions"]["value"] > 0 and m["ppl_standard"]["value"] > 0
+    assert "channel-normalised" in m["ppl_directions"]["distance"]
+    assert m["n_attr"]["attributes"][-5:] == list(STROKE_MEASURES)
+    assert np.array(m["s_disent"]["matrix"]).shape == (3, 15)  # 10 classes + 5 stroke measures
+    assert set(out["pictures"]) == {"traversals", "attribute_change"}
+    assert out["pictures"]["traversals"].shape[0] == 3
+
+
+@pytest.fixture(scope="module")
+def shapes():
+    dm = Shapes(n_train=2000, n_test=500)
+    dm.setup()
+    return dm
+
+
+class ShapeClusters(Clusters):
+    """Cluster c replays real Shapes images of shape c: a code that is exactly one factor."""
+
+    def __init__(self, dm):
+        super().__init__(DCGANGenerator(channels=3, width=4))
+        self.images, self.labels = dm.images("train"), dm.labels("train")
+        self.k, self.weights = 3, torch.full((3,), 1 / 3)
+
+    def sample_cluster(self, cluster, n, seed=0):
+        pool = self.images[self.labels == cluster]
+        return pool[torch.randint(len(pool), (n,), generator=torch.Generator().manual_seed(seed))]
+
+
+def test_disentanglement_family_scores_the_posthoc_representation_on_shapes(shapes, cache):
+    m = evaluate(ShapeClusters(shapes), shapes, SETTINGS, cache, "cpu")["metrics"]
+    names = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness",
+             "factor_vae", "sap_discrete", "sap_continuous")  # fmt: skip
+    for name in names:
+        assert 0 <= m[name]["value"] <= 1, name
+        assert m[name]["representation"].startswith("post-hoc encoder"), name
+    # the clusters are the shape factor: the encoder's posterior should find it
+    importance = np.array(m["dci_disentanglement"]["importance"])
+    assert importance.shape == (3, 7) and importance.sum(axis=0).argmax() == 0
+    assert m["factor_vae"]["active_dims"] >= 1

@@ -50,7 +50,7 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert record["hardware"]["device"] == "cpu"
     assert {"data", "generator", "samples", "evaluate", "total"} <= set(record["seconds"])
     assert {"fid", "is", "kid", "precision", "recall", "density", "coverage",
-            "confidence"} == set(record["metrics"])  # fmt: skip
+            "confidence", "ppl_standard"} == set(record["metrics"])  # fmt: skip
     assert record["metrics"]["fid"]["floor"] < record["metrics"]["fid"]["value"]
     assert record["evaluation"]["feature_net"]["convention"]["resize"] == "bilinear, no antialias"
     assert record["generator"]["trained_here"] is True
@@ -151,6 +151,16 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         assert record["run"]["control"] == "ShrunkClusters"
         assert record["training"]["cluster_sizes"] == layer_clusters
         assert record["metrics"]["latent_spread_ratio"]["value"] == pytest.approx(0.2, abs=0.03)
+    # The direction baselines: scored at calibrated scales, their pictures saved.
+    for method in ("random_directions", "axis_directions", "ganspace", "sefa"):
+        record = by_method[method]
+        assert record["run"]["control"] == "LinearDirections"
+        expected = {"edit_scale", "image_change", "rca_posthoc", "ppl_directions",
+                    "ppl_directions_calibrated", "s_disent", "n_attr", "ppl_standard"}  # fmt: skip
+        assert expected <= set(record["metrics"]), method
+        run_dir = Path(record["config"]["paths"]["output"])
+        for name in ("grid", "traversals", "attribute_change"):
+            assert (run_dir / record["artifacts"][name]).stat().st_size > 0, (method, name)
 
 
 @pytest.mark.slow

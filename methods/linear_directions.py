@@ -1,0 +1,72 @@
+"""`LinearDirections`: K unit directions in one of G's latent spaces, edited by adding ε·d_k.
+
+The space is G's own: z for generators without a mapping network (dcgan, sngan), w for
+style-based ones (stylegan_lite), where latents are w⁺ (B, num_ws, w_dim) and an edit moves every
+layer's w by the same vector, so a sampled w⁺ stays in the span of its single w. Every direction
+method whose edits are linear (the direction baselines, the deformators, ContraFeat's PCA-subspace
+directions) renders through this control, so the direction metrics see one convention.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganctrl.methods.base import Directions, seeded
+
+SPACES = ("z", "w")
+
+
+def latent_space(generator: nn.Module) -> str:
+    """ "w" for a style-based generator (it has a mapping network), else "z"."""
+    return "w" if hasattr(generator, "mapping") and hasattr(generator, "synthesis") else "z"
+
+
+def space_dim(generator: nn.Module, space: str) -> int:
+    return generator.w_dim if space == "w" else generator.z_dim
+
+
+class LinearDirections(Directions):
+    """edit(x, k, ε) = x + ε·d_k with ‖d_k‖ = 1; `coordinates(x)` = x·dᵀ (the control code the
+    disentanglement encoder learns to predict)."""
+
+    def __init__(self, generator: nn.Module, directions: torch.Tensor, space: str,
+                 batch_size: int = 256):  # fmt: skip
+        super().__init__(generator, batch_size)
+        if space not in SPACES:
+            raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+        expected = space_dim(generator, space)
+        if directions.ndim != 2 or directions.shape[1] != expected:
+            raise ValueError(f"directions must be (K, {expected}) for {space}-space edits of "
+                             f"this generator, got {tuple(directions.shape)}")  # fmt: skip
+        norms = directions.norm(dim=1, keepdim=True)
+        if not torch.all(norms > 0):
+            raise ValueError("every direction needs a nonzero norm")
+        self.space = space
+        self.directions = (directions / norms).to(self.device, torch.float32)
+        self.k = len(directions)
+
+    @torch.no_grad()
+    def sample_latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        z = self.generator.sample_latents(n, generator=seeded(seed, self.device))
+        if self.space == "z":
+            return z
+        return torch.cat([self.generator.mapping(z[i : i + self.batch_size])
+                          for i in range(0, n, self.batch_size)])  # fmt: skip
+
+    def edit(self, latents: torch.Tensor, k: int, eps: float | torch.Tensor) -> torch.Tensor:
+        eps = torch.as_tensor(eps, dtype=latents.dtype, device=latents.device)
+        eps = eps.reshape(-1, *([1] * (latents.ndim - 1)))  # a scalar, or one ε per latent
+        return latents + eps * self.directions[k]
+
+    @torch.no_grad()
+    def render(self, latents: torch.Tensor) -> torch.Tensor:
+        if self.space == "z":
+            return self.render_latents(latents)
+        return torch.cat([self.generator.synthesis(latents[i : i + self.batch_size])
+                          for i in range(0, len(latents), self.batch_size)])  # fmt: skip
+
+    def coordinates(self, latents: torch.Tensor) -> torch.Tensor:
+        """(N, K): each latent's coordinate along each direction (w⁺: its first layer's w)."""
+        flat = latents if self.space == "z" else latents[:, 0]
+        return flat @ self.directions.t()
