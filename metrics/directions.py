@@ -12,7 +12,6 @@ from the attribute-change matrix; the run saves the traversal strips and the mat
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -127,15 +126,16 @@ def attribute_change_matrix(ctx: Context, control: Directions, latents: torch.Te
 
 
 def heat_map(matrix: np.ndarray, attributes: list[str]) -> torch.Tensor:
-    """The attribute-change matrix, rows normalised to max 1, as a (3, H, W) picture."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """The attribute-change matrix, rows normalised to max 1, as a (3, H, W) picture (drawn on a
+    figure of its own: no pyplot state is touched)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     peaks = matrix.max(axis=1, keepdims=True)
     shown = np.divide(matrix, peaks, out=np.zeros_like(matrix), where=peaks > 0)
-    figure, axes = plt.subplots(figsize=(1.2 + 0.32 * len(attributes), 1.0 + 0.3 * len(matrix)))
+    figure = Figure(figsize=(1.2 + 0.32 * len(attributes), 1.0 + 0.3 * len(matrix)), dpi=110)
+    canvas = FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
     image = axes.imshow(shown, cmap="viridis", vmin=0, vmax=1, aspect="auto")
     axes.set_xticks(range(len(attributes)), attributes, rotation=90, fontsize=7)
     axes.set_yticks(range(len(matrix)), [f"d{k}" for k in range(len(matrix))], fontsize=7)
@@ -143,12 +143,9 @@ def heat_map(matrix: np.ndarray, attributes: list[str]) -> torch.Tensor:
     axes.set_ylabel("direction")
     figure.colorbar(image, ax=axes, fraction=0.03)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    buffer.seek(0)
-    pixels = matplotlib.image.imread(buffer)[..., :3]
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1).float()
+    canvas.draw()
+    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(np.float32) / 255.0
+    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)
 
 
 def direction_path_lengths(
