@@ -26,6 +26,13 @@ def space_dim(generator: nn.Module, space: str) -> int:
     return generator.w_dim if space == "w" else generator.z_dim
 
 
+@torch.no_grad()
+def synthesise(generator: nn.Module, ws: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """A style-based G's synthesis network over w⁺ latents (B, num_ws, w_dim), in batches."""
+    return torch.cat([generator.synthesis(ws[i : i + batch_size])
+                      for i in range(0, len(ws), batch_size)])  # fmt: skip
+
+
 class LinearDirections(Directions):
     """edit(x, k, ε) = x + ε·d_k with ‖d_k‖ = 1; `coordinates(x)` = x·dᵀ (the control code the
     disentanglement encoder learns to predict)."""
@@ -63,8 +70,7 @@ class LinearDirections(Directions):
     def render(self, latents: torch.Tensor) -> torch.Tensor:
         if self.space == "z":
             return self.render_latents(latents)
-        return torch.cat([self.generator.synthesis(latents[i : i + self.batch_size])
-                          for i in range(0, len(latents), self.batch_size)])  # fmt: skip
+        return synthesise(self.generator, latents, self.batch_size)
 
     def coordinates(self, latents: torch.Tensor) -> torch.Tensor:
         """(N, K): each latent's coordinate along each direction (w⁺: its first layer's w)."""

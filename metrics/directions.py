@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
-from ganctrl.methods.base import Directions, seeded, to_grid
+from ganctrl.methods.base import Directions, to_grid
 from ganctrl.metrics.attribute_change import attribute_change_scores
 from ganctrl.metrics.attributes import attribute_names, attribute_scores
 from ganctrl.metrics.evaluate import Context, register_family
 from ganctrl.metrics.path_length import FeatureDistance, path_lengths, trimmed_mean
 from ganctrl.metrics.reconstruction import (
     edit_each,
+    random_edits,
     reconstruction_accuracy,
     train_reconstructor,
 )
@@ -37,6 +38,7 @@ class Calibration:
     change: float  # the median feature change it gives
     reached: bool  # False: even max_scale stays below τ (G ignores the direction)
     evaluations: int
+    image_change: float = float("nan")  # the median RMS pixel change at ±scale, images in [−1, 1]
 
 
 def bisect_scale(change_at: Callable[[float], float], target: float, max_scale: float,
@@ -76,24 +78,20 @@ def symmetric_edits(control: Directions, latents: torch.Tensor, k: int, scale: f
 
 def calibrate(ctx: Context, control: Directions, latents: torch.Tensor, tau: float,
               max_scale: float, tolerance: float) -> list[Calibration]:  # fmt: skip
-    base = ctx.run_net(control.render(latents)).features.repeat(2, 1)
+    """a_k for every direction, each with the image change of the edits it was judged on."""
+    originals = control.render(latents).repeat(2, 1, 1, 1)
+    base = ctx.run_net(originals).features
+    image_change = {}
 
     def median_change(k: int, scale: float) -> float:
-        edited = ctx.run_net(symmetric_edits(control, latents, k, scale)).features
-        return float((edited - base).norm(dim=1).median())
+        edited = symmetric_edits(control, latents, k, scale)
+        rms = (edited - originals).square().mean(dim=(1, 2, 3)).sqrt()
+        image_change[k, scale] = float(rms.median())
+        return float((ctx.run_net(edited).features - base).norm(dim=1).median())
 
-    return [bisect_scale(lambda a, k=k: median_change(k, a), tau, max_scale, tolerance)
-            for k in range(control.k)]  # fmt: skip
-
-
-@torch.no_grad()
-def image_changes(control: Directions, latents: torch.Tensor, scales: torch.Tensor) -> list:
-    """Per direction, the median RMS pixel change (images in [−1, 1]) between G(x) and
-    G(edit(x, k, ±a_k))."""
-    base = control.render(latents).repeat(2, 1, 1, 1)
-    return [float((symmetric_edits(control, latents, k, float(scales[k])) - base)
-                  .square().mean(dim=(1, 2, 3)).sqrt().median())
-            for k in range(control.k)]  # fmt: skip
+    found = [bisect_scale(lambda a, k=k: median_change(k, a), tau, max_scale, tolerance)
+             for k in range(control.k)]  # fmt: skip
+    return [replace(c, image_change=image_change[k, c.scale]) for k, c in enumerate(found)]
 
 
 @torch.no_grad()
@@ -153,12 +151,9 @@ def direction_path_lengths(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """PPL samples along the directions, t ~ U[−a_k, a_k], k uniform: with a step of δ in latent
     units (unit-norm directions), and of δ·a_k (per calibrated unit)."""
-    device = control.device
-    rng = seeded(seed, device)
-    latents = control.sample_latents(n, seed)
-    k = torch.randint(control.k, (n,), generator=rng, device=device)
-    a = scales.to(device)[k]
-    t = (2 * torch.rand(n, generator=rng, device=device) - 1) * a
+    latents, k, rng = random_edits(control, n, seed)
+    a = scales.to(control.device)[k]
+    t = (2 * torch.rand(n, generator=rng, device=control.device) - 1) * a
     start = edit_each(control, latents, k, t)
     latent_unit = path_lengths(control.render, start, edit_each(control, latents, k, t + delta),
                                distance, delta)  # fmt: skip
@@ -179,6 +174,7 @@ class DirectionSettings:
     rca_steps: int = 1000  # post-hoc reconstructor training steps
     rca_batch: int = 32
     rca_lr: float = 1e-3
+    rca_reuse: int = 1  # passes over each rendered chunk of edits (1: every batch fresh)
     rca_eval_batches: int = 100  # × rca_batch fresh edits (Voynov: 100 × 32)
     ppl_samples: int = 2000
     ppl_delta: float = 1e-4
@@ -210,23 +206,22 @@ def direction_family(ctx: Context, control: Directions, s: DirectionSettings) ->
                reached=[c.reached for c in found], changes=[c.change for c in found],
                evaluations=sum(c.evaluations for c in found))  # fmt: skip
 
-    start = time.perf_counter()
-    changes = image_changes(control, latents, scales)
-    ctx.record("image_change", float(np.mean(changes)), s.calibration_samples,
-               time.perf_counter() - start, per_direction=changes,
+    changes = [c.image_change for c in found]
+    ctx.record("image_change", float(np.mean(changes)), s.calibration_samples, 0.0,
+               per_direction=changes, seconds_shared_with=["edit_scale"],
                unit="median RMS pixel change at ±a_k, images in [-1, 1]")  # fmt: skip
     ctx.pictures["traversals"] = traversal_strips(control, scales, ctx.settings.grid_seed,
                                                   s.traversal_steps)  # fmt: skip
 
     start = time.perf_counter()
     net, curve = train_reconstructor(control, scales, s.rca_steps, s.rca_batch, s.rca_lr,
-                                     _stream(seed, "reconstructor"))  # fmt: skip
+                                     _stream(seed, "reconstructor"), s.rca_reuse)  # fmt: skip
     n_test = s.rca_eval_batches * s.rca_batch
     accuracy = reconstruction_accuracy(lambda a, b: net(a, b)[0], control, scales,
                                        s.rca_eval_batches, s.rca_batch,
                                        _stream(seed, "reconstructor_test"))  # fmt: skip
     ctx.record("rca_posthoc", accuracy, n_test, time.perf_counter() - start, k=control.k,
-               chance=1 / control.k, steps=s.rca_steps, curve=curve,
+               chance=1 / control.k, steps=s.rca_steps, reuse=s.rca_reuse, curve=curve,
                image_change=float(np.mean(changes)))  # fmt: skip
     if hasattr(control, "reconstruct"):
         start = time.perf_counter()

@@ -13,7 +13,7 @@ weights, n) and cached on disk; a second evaluation runs no feature pass over re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -133,10 +133,22 @@ def register_family(
     return register
 
 
-def applicable_families(control: Control, datamodule) -> list[Family]:
-    """The families that score `control` on this data, each after the families it needs."""
+def applicable_families(control: Control, datamodule,
+                        selected: Sequence[str] | None = None) -> list[Family]:  # fmt: skip
+    """The families that score `control` on this data, each after the families it needs; with
+    `selected`, only those of them (and the families they need)."""
     chosen = [f for f in FAMILIES.values() if isinstance(control, f.control_type)
               and (f.applies is None or f.applies(datamodule, control))]  # fmt: skip
+    if selected is not None:
+        unknown = sorted(set(selected) - set(FAMILIES))
+        if unknown:
+            raise KeyError(f"metrics.families names {unknown}, which are not metric families; "
+                           f"the registered ones are {sorted(FAMILIES)}")  # fmt: skip
+        wanted = set(selected)
+        for name in reversed(list(FAMILIES)):  # a family registers after everything it needs
+            if name in wanted:
+                wanted.update(FAMILIES[name].needs)
+        chosen = [f for f in chosen if f.name in wanted]
     names = {f.name for f in chosen}
     for family in chosen:
         for need in family.needs:
@@ -157,7 +169,7 @@ def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, devi
     net, info = evaluation_net(net_name, datamodule, cache_dir, device, settings)
     ctx = Context(datamodule, settings, net, info, Path(cache_dir).expanduser())
     families = []
-    for family in applicable_families(control, datamodule):
+    for family in applicable_families(control, datamodule, settings.families):
         _, seconds = timed(family.run, ctx, control, getattr(settings, family.name))
         families.append({"family": family.name, "seconds": round(seconds, 4)})
     return {"feature_net": info, "families": families, "passes": ctx.passes,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from ganctrl.methods.base import Directions, Unconditional, seeded
+from ganctrl.methods.linear_directions import latent_space, synthesise
 from ganctrl.metrics.evaluate import Context, register_family
 
 
@@ -73,15 +74,12 @@ def standard_path_lengths(control, n: int, seed: int, delta: float, distance) ->
     rng = seeded(seed, device)
     a, b = g.sample_latents(n, generator=rng), g.sample_latents(n, generator=rng)
     t = torch.rand(n, generator=rng, device=device)
-    if hasattr(g, "mapping"):
+    if latent_space(g) == "w":
         with torch.no_grad():
             wa, wb = g.mapping(a)[:, 0], g.mapping(b)[:, 0]
-        num_ws = g.num_ws
 
         def render(w: torch.Tensor) -> torch.Tensor:
-            with torch.no_grad():
-                return torch.cat([g.synthesis(w[i : i + 256, None].expand(-1, num_ws, -1))
-                                  for i in range(0, len(w), 256)])  # fmt: skip
+            return synthesise(g, w[:, None].expand(-1, g.num_ws, -1), control.batch_size)
 
         return path_lengths(render, lerp(wa, wb, t), lerp(wa, wb, t + delta), distance, delta)
     return path_lengths(control.render_latents, slerp(a, b, t), slerp(a, b, t + delta),
@@ -100,6 +98,6 @@ def path_length_family(ctx: Context, control, s: PathLengthSettings) -> None:
     start = time.perf_counter()
     distance = FeatureDistance(ctx)
     values = standard_path_lengths(control, s.samples, ctx.settings.seed, s.delta, distance)
-    space = "w, lerp" if hasattr(control.generator, "mapping") else "z, slerp"
+    space = "w, lerp" if latent_space(control.generator) == "w" else "z, slerp"
     ctx.record("ppl_standard", trimmed_mean(values), s.samples, time.perf_counter() - start,
                path=f"full, {space}", delta=s.delta, distance=distance.name)  # fmt: skip

@@ -24,6 +24,9 @@ class ProtocolSettings:
     feature_net_seed: int = 0
     inception_weights: str | None = None  # local FID Inception weights (.pth)
     batch_size: int = 500  # images per evaluation-net batch
+    # None: every family that applies to the control; else only these (with what they need),
+    # e.g. [directions] to rerun one family's protocol without the rest
+    families: list[str] | None = None
 
 
 MetricsConfig = make_dataclass(

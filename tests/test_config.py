@@ -148,6 +148,13 @@ def test_every_generator_gets_its_zoo_budget_in_every_profile(compose_cfg, gener
         assert steps >= 50_000
 
 
+@pytest.mark.parametrize("profile,expected", [("paper", (5000, 1)), ("toy", (3000, 3))])
+def test_the_post_hoc_reconstructor_s_budget_per_profile(compose_cfg, profile, expected):
+    """Paper scale keeps Voynov's protocol (every batch fresh); toy reuses rendered edits."""
+    directions = compose_cfg(f"experiment={profile}").metrics.directions
+    assert (directions.rca_steps, directions.rca_reuse) == expected
+
+
 def test_a_profile_missing_from_a_budget_fails_at_start_naming_method_and_profile(compose_cfg):
     cfg = compose_cfg("method=imle_clusters_on_z", "profile.name=mini")
     with pytest.raises(ConfigError, match=r"method\.\w+: .*IMLEClusters has no budget for "

@@ -6,6 +6,7 @@ from torch import nn
 
 from ganctrl.methods.backbones.base import GeneratorBase
 from ganctrl.methods.linear_directions import LinearDirections
+from ganctrl.metrics import reconstruction
 from ganctrl.metrics.directions import bisect_scale, calibrate, half_median_distance
 from ganctrl.metrics.features import NetOutput
 from ganctrl.metrics.reconstruction import reconstruction_accuracy, train_reconstructor
@@ -56,6 +57,8 @@ def test_calibration_hits_tau_within_5_percent_and_flags_ignored_directions():
                             control.edit(latents, k, -calibration.scale)])  # fmt: skip
         change = (control.render(edited).flatten(1) - base).norm(dim=1).median()
         assert calibration.reached and float(change) == pytest.approx(tau, rel=0.05)
+        rms = (control.render(edited).flatten(1) - base).square().mean(dim=1).sqrt().median()
+        assert calibration.image_change == pytest.approx(float(rms), rel=1e-5)
     assert not found[3].reached and found[3].scale == 50.0
 
 
@@ -72,6 +75,21 @@ def test_posthoc_rca_is_near_one_for_visible_axes_and_near_chance_for_ignored_on
         )
     assert accuracies["visible"] > 0.9
     assert abs(accuracies["ignored"] - 0.25) < 0.1
+
+
+def test_reuse_trains_on_each_rendered_chunk_again_and_curves_only_first_passes(monkeypatch):
+    rendered = []
+    fresh = reconstruction.edit_pairs
+    monkeypatch.setattr(reconstruction, "edit_pairs",
+                        lambda *args: rendered.append(args[-1]) or fresh(*args))  # fmt: skip
+    control, scales = LinearDirections(BandGenerator(), axes(0), "z"), torch.full((4,), 1.5)
+    net, curve = train_reconstructor(control, scales, steps=60, batch=8, lr=1e-3, seed=0,
+                                     reuse=3, chunk=10, curve_every=10)  # fmt: skip
+    # chunk 1: fresh steps 1–10, then 20 repeats; chunk 2: fresh steps 31–40, then 20 repeats
+    assert [c["step"] for c in curve] == [10, 40]
+    assert rendered == list(range(1, 21)) + list(range(21, 21 + reconstruction.SETTLE))
+    with pytest.raises(ValueError, match="rca_reuse"):
+        train_reconstructor(control, scales, steps=10, batch=8, lr=1e-3, seed=0, reuse=0)
 
 
 def test_a_control_s_own_reconstructor_is_scored_by_the_same_protocol():

@@ -230,6 +230,13 @@ def test_a_new_family_is_a_registration_and_its_settings_node(digits, cache, mon
     assert [f["family"] for f in out["families"]] == ["fidelity", "path_length", "doubling"]
     assert m["fid_doubled"]["value"] == pytest.approx(3 * m["fid"]["value"])
 
+    settings.families = ["doubling"]  # a selection brings what it needs, and nothing else
+    out = evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
+    assert [f["family"] for f in out["families"]] == ["fidelity", "doubling"]
+    settings.families = ["fidelity", "dubling"]
+    with pytest.raises(KeyError, match="dubling"):
+        evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
+
 
 def test_direction_family_records_every_metric_at_calibrated_scales(digits, cache):
     generator = DCGANGenerator(width=4, z_dim=16)
