@@ -23,6 +23,7 @@ from ganctrl.benchmarks.trainer import (
     process_count,
     resolved_trainer_settings,
 )
+from ganctrl.methods.own_networks import OwnNetworks
 from ganctrl.metrics.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
         extra["generator"] = entry.generator.to(device)
         seed_everything(cfg.seed, workers=True)  # the job's RNG must not depend on the zoo's
 
+    if issubclass(method_class, OwnNetworks):
+        extra["networks"] = zoo.BackboneNetworks(cfg.generator, datamodule)
     method = instantiate(cfg.method, **extra)
     if method.trains:
         with record.stage("fit"):

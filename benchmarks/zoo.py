@@ -68,9 +68,28 @@ def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
     return config_hash({"data": data, "generator": gen, "code": code})
 
 
-def _build(node: DictConfig, datamodule) -> nn.Module:
+def _build(node: DictConfig, datamodule, **changes) -> nn.Module:
     channels, image_size, _ = datamodule.image_shape
-    return instantiate(node, channels=channels, image_size=image_size)
+    return instantiate(node, **{"channels": channels, "image_size": image_size, **changes})
+
+
+class BackboneNetworks:
+    """The `generator` group's nets built for this data: the `networks` a method that trains its
+    own GAN receives (methods/own_networks.py). A plain class: Hydra would turn a dataclass
+    argument into config."""
+
+    def __init__(self, generator_cfg: DictConfig, datamodule):
+        self.generator_cfg, self.datamodule = generator_cfg, datamodule
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.datamodule.image_shape
+
+    def generator(self, **changes) -> nn.Module:
+        return _build(self.generator_cfg.net, self.datamodule, **changes)
+
+    def discriminator(self, **changes) -> nn.Module:
+        return _build(self.generator_cfg.discriminator, self.datamodule, **changes)
 
 
 def _frozen(generator: nn.Module) -> nn.Module:

@@ -11,7 +11,7 @@ import torch
 
 from ganctrl.faiss_search import neighbours_excluding_self
 from ganctrl.finite import finite_rows
-from ganctrl.methods.base import Exemplars
+from ganctrl.methods.base import Exemplars, to_grid
 from ganctrl.metrics.evaluate import Context, register_family
 
 
@@ -42,6 +42,25 @@ def kth_neighbour_rates(features, labels, ks=(1, 2, 5)) -> dict[int, float]:
     return {k: float((labels[neighbours[:, k - 1]] == labels).mean()) for k in ks}
 
 
+def factor_conditional_accuracy(ctx: Context, output, exemplar_factors: torch.Tensor,
+                                n_per: int) -> dict[str, float]:  # fmt: skip
+    """Per ground-truth factor, the share of samples whose predicted value (the factor net's
+    head of that name) equals their exemplar's: which factors `sample_like` carries over."""
+    return {name: conditional_accuracy(output.logits[name].argmax(dim=1).numpy(),
+                                       exemplar_factors[:, i].numpy(), n_per)
+            for i, name in enumerate(ctx.datamodule.factor_names)}  # fmt: skip
+
+
+def exemplar_rows(exemplars: torch.Tensor, labels: torch.Tensor, samples: torch.Tensor,
+                  n_per: int) -> torch.Tensor:  # fmt: skip
+    """A picture: for each class, its first exemplar, then that exemplar's samples."""
+    firsts = [int(np.flatnonzero(labels.numpy() == c)[0]) for c in labels.unique().tolist()]
+    rows = [torch.cat([exemplars[i : i + 1].to(samples.device),
+                       samples[i * n_per : (i + 1) * n_per]])
+            for i in firsts]  # fmt: skip
+    return to_grid(torch.cat(rows), nrow=n_per + 1)
+
+
 @dataclass
 class ExemplarSettings:
     exemplars: int = 200  # real test exemplars for conditional accuracy
@@ -57,11 +76,22 @@ def exemplar_family(ctx: Context, control: Exemplars, s: ExemplarSettings) -> No
     rows = rows[: s.exemplars]
     start = time.perf_counter()
     samples = control.sample_like(images[rows], s.samples_per_exemplar, seed)
-    predicted = ctx.predicted_classes(ctx.run_net(samples))
+    output = ctx.run_net(samples)
+    predicted = ctx.predicted_classes(output)
     value = conditional_accuracy(predicted, labels[rows].numpy(), s.samples_per_exemplar)
     ceiling = ctx.net_info.get("test_accuracy", {}).get(ctx.net.class_head)
     ctx.record("conditional_accuracy", value, len(predicted), time.perf_counter() - start,
                chance=1.0 / dm.num_classes, classifier_test_accuracy=ceiling)  # fmt: skip
+    if dm.factor_names and set(dm.factor_names) <= set(output.logits):  # a factor net
+        start = time.perf_counter()
+        per_factor = factor_conditional_accuracy(ctx, output, dm.factors("test")[rows],
+                                                 s.samples_per_exemplar)  # fmt: skip
+        ctx.record("factor_conditional_accuracy", float(np.mean(list(per_factor.values()))),
+                   len(predicted), time.perf_counter() - start, per_factor=per_factor,
+                   chance={n: 1.0 / size for n, size in zip(dm.factor_names, dm.factor_sizes,
+                                                            strict=True)})  # fmt: skip
+    ctx.pictures["exemplars"] = exemplar_rows(images[rows], labels[rows], samples,
+                                              s.samples_per_exemplar)  # fmt: skip
     if control.can_encode:
         start = time.perf_counter()
         rates = kth_neighbour_rates(control.encode(images), labels.numpy(), s.neighbour_ks)

@@ -128,12 +128,21 @@ class ReplayExemplars(Exemplars):
 
 
 def test_exemplar_family_reports_accuracy_with_chance_and_ceiling(digits, cache):
-    m = evaluate(ReplayExemplars(), digits, SETTINGS, cache, "cpu")["metrics"]
+    out = evaluate(ReplayExemplars(), digits, SETTINGS, cache, "cpu")
+    m = out["metrics"]
+    # one row per class among the exemplars: its first exemplar, then its samples
+    rows = torch.randperm(
+        digits.size("test"), generator=torch.Generator().manual_seed(SETTINGS.seed)
+    )
+    classes = len(digits.labels("test")[rows[: SETTINGS.exemplars.exemplars]].unique())
+    n_per = SETTINGS.exemplars.samples_per_exemplar
+    assert out["pictures"]["exemplars"].shape[1:] == (classes * 33 + 1, (1 + n_per) * 33 + 1)
     accuracy = m["conditional_accuracy"]
     assert accuracy["value"] > 0.8 and accuracy["chance"] == pytest.approx(0.1)
     assert accuracy["classifier_test_accuracy"] > 0.8
     assert m["sensor_neighbour_rate_1"]["value"] > 0.8  # raw pixels: 1-NN is mostly same digit
     assert m["sensor_neighbour_rate_1"]["value"] >= m["sensor_neighbour_rate_5"]["value"] - 0.05
+    assert "factor_conditional_accuracy" not in m  # digits have no factors
 
 
 class ReplayGenerator(GeneratorBase):
@@ -277,6 +286,19 @@ class ShapeClusters(Clusters):
     def sample_cluster(self, cluster, n, seed=0):
         pool = self.images[self.labels == cluster]
         return pool[torch.randint(len(pool), (n,), generator=torch.Generator().manual_seed(seed))]
+
+
+def test_exemplar_family_scores_every_factor_on_shapes(shapes, cache):
+    """Replayed exemplars carry every factor over: each factor scores what the factor net reads
+    of it (the short test training learns the colours, not yet rotation)."""
+    settings = OmegaConf.merge(SETTINGS, {"families": ["exemplars"]})  # its samples are grey
+    m = evaluate(ReplayExemplars(), shapes, settings, cache, "cpu")["metrics"]
+    accuracy = m["factor_conditional_accuracy"]
+    assert set(accuracy["per_factor"]) == set(shapes.factor_names)
+    assert accuracy["per_factor"]["shape"] == pytest.approx(m["conditional_accuracy"]["value"])
+    assert accuracy["value"] == pytest.approx(np.mean(list(accuracy["per_factor"].values())))
+    assert accuracy["per_factor"]["hue"] > 0.9 and accuracy["per_factor"]["background"] > 0.9
+    assert accuracy["chance"]["shape"] == pytest.approx(1 / 3)
 
 
 def test_disentanglement_family_scores_the_posthoc_representation_on_shapes(shapes, cache):

@@ -161,6 +161,16 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         run_dir = Path(record["config"]["paths"]["output"])
         for name in ("grid", "traversals", "attribute_change"):
             assert (run_dir / record["artifacts"][name]).stat().st_size > 0, (method, name)
+    # The triple-coupled GAN trains its own conditioned GAN; its baseline is the featureless one.
+    coupled, baseline = by_method["triple_coupled"], by_method["triple_coupled_baseline"]
+    assert coupled["run"]["control"] == "FeatureConditioned"
+    assert coupled["training"]["iterations"] == 10 and coupled["training"]["feature_dim"] == 256
+    expected = {"conditional_accuracy", "sensor_neighbour_rate_1", "sensor_neighbour_rate_5"}
+    assert expected <= set(coupled["metrics"])
+    run_dir = Path(coupled["config"]["paths"]["output"])
+    for name in ("grid", "exemplars"):
+        assert (run_dir / coupled["artifacts"][name]).stat().st_size > 0, name
+    assert baseline["run"]["control"] == "Unconditional" and "fid" in baseline["metrics"]
 
 
 @pytest.mark.slow

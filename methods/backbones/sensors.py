@@ -1,4 +1,5 @@
-"""Label-free sensors that methods train with: AlexNet conv taps, random or ImageNet.
+"""Label-free sensors that methods train with: AlexNet conv taps, random or ImageNet, and raw
+pixels (the control a learned sensor must beat).
 
 They live on the methods' side of the import rule (docs/DESIGN.md, "Who may import whom"): no
 network trained on labels for evaluation may ever train a method. `random_alexnet` is the
@@ -55,14 +56,15 @@ class AlexNetSensor(nn.Module):
                                    align_corners=False, antialias=False)  # fmt: skip
         return ((images + 1) / 2 - self.mean) / self.std
 
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """The five conv-ReLU maps, shallow to deep. Gradients flow to the images."""
+    def forward(self, images: torch.Tensor, depth: int = len(TAP_INDICES)) -> list[torch.Tensor]:
+        """The first `depth` of the five conv-ReLU maps, shallow to deep. Gradients flow to the
+        images."""
         x, taps = self.prepare(images), []
         for i, layer in enumerate(self.features):
             x = layer(x)
             if i in TAP_INDICES:
                 taps.append(x)
-                if len(taps) == len(TAP_INDICES):
+                if len(taps) == depth:
                     break
         return taps
 
@@ -70,7 +72,7 @@ class AlexNetSensor(nn.Module):
         """Conv map `layer` (1–5), average pooled to one vector per image."""
         if not 1 <= layer <= len(TAP_INDICES):
             raise ValueError(f"layer must lie in [1, {len(TAP_INDICES)}], got {layer}")
-        return self(images)[layer - 1].mean(dim=(2, 3))
+        return self(images, depth=layer)[layer - 1].mean(dim=(2, 3))
 
 
 def random_alexnet(seed: int = 0, input_size: int = 64) -> AlexNetSensor:
@@ -82,3 +84,39 @@ def imagenet_alexnet(weights_path: str, input_size: int = 64) -> AlexNetSensor:
 
 
 SENSORS = {"random_alexnet": random_alexnet, "imagenet_alexnet": imagenet_alexnet}
+FEATURE_SENSORS = (*SENSORS, "pixels")
+
+
+class PooledTap(nn.Module):
+    """images → (N, D): one AlexNet conv map, average pooled."""
+
+    def __init__(self, sensor: AlexNetSensor, layer: int):
+        super().__init__()
+        if not 1 <= layer <= len(TAP_INDICES):
+            raise ValueError(f"feature_layer must lie in [1, {len(TAP_INDICES)}], got {layer}")
+        self.sensor, self.layer = sensor, layer
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.sensor.pooled(images, self.layer)
+
+
+class Pixels(nn.Module):
+    """images → (N, C·H·W): the raw pixels, no network at all."""
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return images.flatten(1)
+
+
+def feature_extractor(sensor: str, layer: int = 5, seed: int = 0, input_size: int = 64,
+                      weights_path: str | None = None) -> nn.Module:  # fmt: skip
+    """A frozen images → (N, D) feature map: a pooled AlexNet conv map, or the pixels."""
+    if sensor == "pixels":
+        return Pixels()
+    if sensor == "random_alexnet":
+        return PooledTap(random_alexnet(seed, input_size), layer)
+    if sensor == "imagenet_alexnet":
+        if weights_path is None:
+            raise ValueError("sensor=imagenet_alexnet needs sensor_weights: a torchvision "
+                             "AlexNet state_dict file (nothing is downloaded)")  # fmt: skip
+        return PooledTap(imagenet_alexnet(weights_path, input_size), layer)
+    raise ValueError(f"sensor must be one of {FEATURE_SENSORS}, got {sensor!r}")

@@ -1,0 +1,125 @@
+"""The triple-coupled GAN (docs/METHODS.md §2): Algorithm 1's batches, which pairs D sees under
+which label, and each loss term against its equation on hand-made logits."""
+
+import pytest
+import torch
+
+from ganctrl.methods.backbones.dcgan import DCGANDiscriminator
+from ganctrl.methods.backbones.sngan import SNGANGenerator
+from ganctrl.methods.base import Unconditional
+from ganctrl.methods.triple_coupled import (
+    FeatureConditioned,
+    TripleCoupledGAN,
+    coupled_discriminator_loss,
+    coupled_generator_loss,
+    coupled_neighbours,
+    coupled_pair,
+)
+
+
+def test_neighbours_are_by_l1_with_self_excluded():
+    # Row 0's L1-nearest is row 2 (1.9 against 2.0); by L2 it would be row 1 (1.41 against 1.80).
+    features = torch.tensor([[0.0, 0.0], [1.0, 1.0], [1.8, 0.1], [9.0, 9.0]])
+    nearest, farthest = coupled_neighbours(features)
+    assert nearest.tolist() == [2, 2, 1, 1]
+    assert farthest.tolist() == [3, 3, 3, 0]
+    duplicates = torch.tensor([[1.0], [1.0], [4.0]])  # a zero distance to another row is fine
+    assert coupled_neighbours(duplicates)[0].tolist() == [1, 0, 0]
+    with pytest.raises(ValueError, match="at least 3"):
+        coupled_neighbours(features[:2])
+
+
+def test_each_loss_term_is_its_equation():
+    adv, same, diff = torch.tensor([0.3, -1.2]), torch.tensor([2.0, 0.1]), torch.tensor([-0.4, 1.5])
+    sigma = torch.sigmoid
+    l_adv = torch.log(1 - sigma(adv)).mean()  # eq. 2
+    l_same = torch.log(sigma(same)).mean()  # eq. 3
+    l_diff = torch.log(1 - sigma(diff)).mean()  # eq. 4
+    weights = (0.5, 2.0, 3.0)
+    expected = -(0.5 * l_adv + 2.0 * l_same + 3.0 * l_diff)  # D maximises eq. 5
+    assert coupled_discriminator_loss(adv, same, diff, weights) == pytest.approx(float(expected))
+    dropped = coupled_discriminator_loss(adv, None, diff, (1.0, 0.0, 1.0))
+    assert dropped == pytest.approx(float(-(l_adv + l_diff)))
+    assert coupled_generator_loss(adv) == pytest.approx(float(-torch.log(sigma(adv)).mean()))
+
+
+class ToyNetworks:
+    """The smallest backbone pair, built as the job builds the generator group's nets."""
+
+    image_shape = (1, 32, 32)
+
+    def generator(self, **changes):
+        return SNGANGenerator(**{"channels": 1, "image_size": 32, "z_dim": 8, "width": 4,
+                                 **changes})  # fmt: skip
+
+    def discriminator(self, **changes):
+        return DCGANDiscriminator(**{"channels": 1, "image_size": 32, "width": 4, **changes})
+
+
+class RecordingDiscriminator(torch.nn.Module):
+    """Remembers its input and answers with a logit per pair (the mean of its first channel)."""
+
+    def forward(self, pairs):
+        self.seen = pairs
+        return pairs[:, 0].mean(dim=(1, 2))
+
+
+def test_d_sees_adv_same_and_diff_pairs_under_their_labels():
+    method = TripleCoupledGAN(ToyNetworks(), steps=1, sensor="pixels", lambda_same=2.0)
+    method.discriminator = RecordingDiscriminator()
+    real, positive, negative, fake = (torch.full((2, 1, 32, 32), v) for v in (0.1, 0.2, 0.3, 0.4))
+    loss = method.coupled_d_loss(real, positive, negative, fake)
+    seen = method.discriminator.seen
+    assert seen.shape == (6, 2, 32, 32)  # three kinds of pairs, channels concatenated
+    expected_pairs = [coupled_pair(positive, fake), coupled_pair(real, positive),
+                      coupled_pair(real, negative)]  # fmt: skip
+    assert torch.equal(seen, torch.cat(expected_pairs))
+    logits = [torch.full((2,), v) for v in (0.2, 0.1, 0.1)]  # each pair's first image's mean
+    assert loss == pytest.approx(float(coupled_discriminator_loss(*logits, (1.0, 2.0, 1.0))))
+    # adv [x⁺, x̃] is fake, same [x, x⁺] is real, diff [x, x⁻] is fake: the gradient of D's loss
+    # pushes the logits of adv and diff down and that of same up
+    parts = [torch.zeros(2, requires_grad=True) for _ in range(3)]
+    coupled_discriminator_loss(*parts, (1.0, 1.0, 1.0)).backward()
+    assert parts[0].grad.gt(0).all() and parts[1].grad.lt(0).all() and parts[2].grad.gt(0).all()
+
+
+def test_a_dropped_term_is_not_computed():
+    method = TripleCoupledGAN(ToyNetworks(), steps=1, sensor="pixels", lambda_diff=0.0)
+    method.discriminator = RecordingDiscriminator()
+    real, positive, negative, fake = (torch.rand(2, 1, 32, 32) for _ in range(4))
+    method.coupled_d_loss(real, positive, negative, fake)
+    assert len(method.discriminator.seen) == 4
+
+
+def test_settings_are_checked_and_the_baseline_is_featureless():
+    net = ToyNetworks()
+    for bad, match in [({"sensor": "sift"}, "sensor"), ({"objective": "wgan"}, "objective"),
+                       ({"sensor": "none"}, "needs a sensor"),
+                       ({"lambda_adv": 0.0}, "lambda_adv=0"),
+                       ({"d_every": 0}, "d_every")]:  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            TripleCoupledGAN(net, steps=1, **bad)
+    pixels = TripleCoupledGAN(net, steps=1, sensor="pixels")
+    assert pixels.feature_dim == 32 * 32 and pixels.discriminator.trunk[0].in_channels == 2
+    baseline = TripleCoupledGAN(net, steps=1, sensor="none", objective="minimax")
+    assert baseline.feature_dim == 0 and baseline.discriminator.trunk[0].in_channels == 1
+    assert isinstance(baseline.controls(), Unconditional)
+
+
+def test_the_control_samples_like_its_exemplars_from_their_features():
+    method = TripleCoupledGAN(ToyNetworks(), steps=1, sensor="pixels", bank_size=4)
+    method.feature_bank.copy_(torch.rand(4, 32 * 32))
+    control = method.controls()
+    assert isinstance(control, FeatureConditioned)
+    exemplars = torch.rand(3, 1, 32, 32) * 2 - 1
+    samples = control.sample_like(exemplars, n_per=2, seed=0)
+    assert samples.shape == (6, 1, 32, 32)
+    assert torch.equal(samples, control.sample_like(exemplars, n_per=2, seed=0))
+    # the same exemplar twice in a row, the same z draw: the samples repeat exactly
+    twice = control.sample_like(exemplars[[0, 0]], n_per=1, seed=0)
+    control.generator.sample_latents = lambda n, generator=None: torch.zeros(n, 8)
+    same_z = control.sample_like(exemplars[[0, 0]], n_per=1, seed=0)
+    assert torch.equal(same_z[0], same_z[1]) and not torch.equal(twice[0], twice[1])
+    assert torch.equal(control.encode(exemplars), exemplars.flatten(1))
+    assert control.sample(5, seed=1).shape == (5, 1, 32, 32)
+    assert control.grid().shape[0] == 3
