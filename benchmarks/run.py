@@ -23,7 +23,7 @@ from ganctrl.benchmarks.trainer import (
     process_count,
     resolved_trainer_settings,
 )
-from ganctrl.methods.own_networks import OwnNetworks
+from ganctrl.methods.job_inputs import OwnNetworks, TrainingImages
 from ganctrl.metrics.evaluate import evaluate
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
 
     if issubclass(method_class, OwnNetworks):
         extra["networks"] = zoo.BackboneNetworks(cfg.generator, datamodule)
+    if issubclass(method_class, TrainingImages):
+        extra["images"] = datamodule.images("train")
     method = instantiate(cfg.method, **extra)
     if method.trains:
         with record.stage("fit"):

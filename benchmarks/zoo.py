@@ -75,7 +75,7 @@ def _build(node: DictConfig, datamodule, **changes) -> nn.Module:
 
 class BackboneNetworks:
     """The `generator` group's nets built for this data: the `networks` a method that trains its
-    own GAN receives (methods/own_networks.py). A plain class: Hydra would turn a dataclass
+    own GAN receives (methods/job_inputs.py). A plain class: Hydra would turn a dataclass
     argument into config."""
 
     def __init__(self, generator_cfg: DictConfig, datamodule):

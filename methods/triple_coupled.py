@@ -32,8 +32,8 @@ from torch import nn
 
 from ganctrl.methods.backbones.sensors import FEATURE_SENSORS, feature_extractor
 from ganctrl.methods.base import ControlMethod, Exemplars, Unconditional, seeded, to_grid
+from ganctrl.methods.job_inputs import Networks, OwnNetworks
 from ganctrl.methods.losses import nonsaturating_d, nonsaturating_g
-from ganctrl.methods.own_networks import Networks, OwnNetworks
 
 OBJECTIVES = ("triple", "minimax")
 GRID_ROWS, GRID_SAMPLES = 10, 9  # the control's grid: exemplars, each beside its samples
