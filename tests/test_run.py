@@ -171,6 +171,14 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     for name in ("grid", "exemplars"):
         assert (run_dir / coupled["artifacts"][name]).stat().st_size > 0, name
     assert baseline["run"]["control"] == "Unconditional" and "fid" in baseline["metrics"]
+    # MIC-GAN trains its conditional GAN through every phase; its two baselines are rows too.
+    mic = by_method["mic_gan"]
+    assert mic["run"]["control"] == "TableClusters"
+    assert mic["training"]["iterations"] == 4 + 2 * (2 + 1 + 2) and len(mic["training"]["crp"]) == 2
+    assert {"purity", "purity_top", "nmi", "ari", "generated_purity"} <= set(mic["metrics"])
+    assert by_method["mic_gan_single"]["training"]["weights"] == [1.0]
+    pixels = by_method["pixel_kmeans"]
+    assert pixels["run"]["control"] == "PixelClusters" and "nmi" in pixels["metrics"]
 
 
 @pytest.mark.slow
