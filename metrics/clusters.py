@@ -18,6 +18,7 @@ from ganctrl.methods.base import Clusters, Unconditional
 from ganctrl.methods.latent_clusters import LatentClusters
 from ganctrl.metrics.evaluate import Context, register_family, timed
 from ganctrl.metrics.fidelity import density_coverage, precision_recall
+from ganctrl.metrics.pictures import heat_map
 
 
 def contingency(clusters, labels) -> np.ndarray:
@@ -186,6 +187,19 @@ def mixture_guards(ctx: Context, control: Clusters) -> dict:
             "mixture_coverage": ctx.results["coverage"]["value"]}  # fmt: skip
 
 
+def label_histogram(assigned: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                    class_names) -> torch.Tensor:  # fmt: skip
+    """Which classes each cluster holds: the real test images assigned to it, per class, one
+    row per cluster by descending weight (π in the row's name), rows normalised to their peak."""
+    k, classes = len(weights), len(class_names)
+    counts = np.zeros((k, classes))
+    np.add.at(counts, (assigned, labels), 1)
+    order = np.argsort(-weights, kind="stable")
+    rows = [f"c{c} π={weights[c]:.3f} n={int(counts[c].sum())}" for c in order]
+    return heat_map(counts[order], [str(name) for name in class_names], rows, "class",
+                    "cluster")  # fmt: skip
+
+
 @register_family("clusters", Clusters, ClusterSettings, needs=("fidelity",))
 def cluster_family(ctx: Context, control: Clusters, s: ClusterSettings) -> None:
     seed, dm = ctx.settings.seed, ctx.datamodule
@@ -215,3 +229,8 @@ def cluster_family(ctx: Context, control: Clusters, s: ClusterSettings) -> None:
         for name, fn in (("nmi", nmi), ("ari", ari), ("cluster_accuracy", hungarian_accuracy)):
             value, seconds = timed(fn, assigned, labels)
             ctx.record(name, value, n, seconds)
+        for i, factor in enumerate(dm.factor_names):  # which factor the assignment follows
+            value, seconds = timed(nmi, assigned, dm.factors("test")[:, i].numpy())
+            ctx.record(f"assigned_nmi_{factor}", value, n, seconds)
+        ctx.pictures["cluster_labels"] = label_histogram(assigned, labels, weights,
+                                                         dm.class_names)  # fmt: skip

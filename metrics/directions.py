@@ -24,6 +24,7 @@ from ganctrl.metrics.attribute_change import attribute_change_scores
 from ganctrl.metrics.attributes import attribute_names, attribute_scores
 from ganctrl.metrics.evaluate import Context, register_family
 from ganctrl.metrics.path_length import FeatureDistance, path_lengths, trimmed_mean
+from ganctrl.metrics.pictures import heat_map
 from ganctrl.metrics.reconstruction import (
     edit_each,
     random_edits,
@@ -121,29 +122,6 @@ def attribute_change_matrix(ctx: Context, control: Directions, latents: torch.Te
         delta = (scores[: len(latents)] - scores[len(latents) :]) / spread
         matrix.append(np.abs(delta).mean(axis=0) if absolute else np.abs(delta.mean(axis=0)))
     return np.stack(matrix)
-
-
-def heat_map(matrix: np.ndarray, attributes: list[str]) -> torch.Tensor:
-    """The attribute-change matrix, rows normalised to max 1, as a (3, H, W) picture (drawn on a
-    figure of its own: no pyplot state is touched)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    peaks = matrix.max(axis=1, keepdims=True)
-    shown = np.divide(matrix, peaks, out=np.zeros_like(matrix), where=peaks > 0)
-    figure = Figure(figsize=(1.2 + 0.32 * len(attributes), 1.0 + 0.3 * len(matrix)), dpi=110)
-    canvas = FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    image = axes.imshow(shown, cmap="viridis", vmin=0, vmax=1, aspect="auto")
-    axes.set_xticks(range(len(attributes)), attributes, rotation=90, fontsize=7)
-    axes.set_yticks(range(len(matrix)), [f"d{k}" for k in range(len(matrix))], fontsize=7)
-    axes.set_xlabel("attribute")
-    axes.set_ylabel("direction")
-    figure.colorbar(image, ax=axes, fraction=0.03)
-    figure.tight_layout()
-    canvas.draw()
-    pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(np.float32) / 255.0
-    return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)
 
 
 def direction_path_lengths(
@@ -254,4 +232,6 @@ def direction_family(ctx: Context, control: Directions, s: DirectionSettings) ->
     ctx.record("s_disent", scores.s_disent, s.attribute_samples, seconds,
                matrix=matrix.tolist(), **pair)  # fmt: skip
     ctx.record("n_attr", scores.n_attr, s.attribute_samples, seconds, **pair)
-    ctx.pictures["attribute_change"] = heat_map(matrix, names)
+    directions = [f"d{k}" for k in range(len(matrix))]
+    ctx.pictures["attribute_change"] = heat_map(matrix, names, directions, "attribute",
+                                                "direction")  # fmt: skip

@@ -80,3 +80,16 @@ def test_non_finite_latents_and_weights_are_rejected_by_name():
         clusters.latent_spread_ratio([source], [broken], [1.0])
     with pytest.raises(ValueError, match=r"^cluster weights: 1 of 2 rows hold NaN or inf$"):
         clusters.latent_spread_ratio([source, source], [source, source], [0.5, float("inf")])
+
+
+def test_the_label_histogram_counts_each_cluster_s_classes_by_descending_weight(monkeypatch):
+    drawn = {}
+
+    def capture(matrix, columns, rows, *_):
+        drawn.update(m=matrix, rows=rows)
+
+    monkeypatch.setattr(clusters, "heat_map", capture)
+    assigned, labels = np.array([0, 0, 1, 1, 1, 2]), np.array([1, 1, 0, 0, 1, 2])
+    clusters.label_histogram(assigned, labels, np.array([0.2, 0.5, 0.3]), ("a", "b", "c"))
+    assert drawn["m"].tolist() == [[2, 1, 0], [0, 0, 1], [0, 2, 0]]  # clusters 1, 2, 0
+    assert drawn["rows"][0].startswith("c1 π=0.500 n=3")

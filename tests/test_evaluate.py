@@ -75,6 +75,8 @@ def test_honest_clusters_score_high_on_every_cluster_metric(digits, cache):
     for name in ("purity", "nmi", "ari", "cluster_accuracy"):
         assert m[name]["value"] == pytest.approx(1.0), name
     assert m["purity_top"]["covered"] == pytest.approx(1.0) and m["purity_top"]["top"] == 10
+    assert out["pictures"]["cluster_labels"].shape[0] == 3
+    assert not any(name.startswith("assigned_nmi") for name in m)  # digits have no factors
     for entry in m.values():
         assert {"value", "n", "feature_net", "seconds", "seed"} <= set(entry)
         assert entry["feature_net"] == "mnist_lenet"
@@ -281,11 +283,16 @@ class ShapeClusters(Clusters):
     def __init__(self, dm):
         super().__init__(DCGANGenerator(channels=3, width=4))
         self.images, self.labels = dm.images("train"), dm.labels("train")
+        self.test_labels = dm.labels("test")
         self.k, self.weights = 3, torch.full((3,), 1 / 3)
 
     def sample_cluster(self, cluster, n, seed=0):
         pool = self.images[self.labels == cluster]
         return pool[torch.randint(len(pool), (n,), generator=torch.Generator().manual_seed(seed))]
+
+    def assign(self, images):
+        """The test images (the family's only caller) to their true shape."""
+        return self.test_labels.clone()
 
 
 def test_exemplar_family_scores_every_factor_on_shapes(shapes, cache):
@@ -312,3 +319,6 @@ def test_disentanglement_family_scores_the_posthoc_representation_on_shapes(shap
     importance = np.array(m["dci_disentanglement"]["importance"])
     assert importance.shape == (3, 7) and importance.sum(axis=0).argmax() == 0
     assert m["factor_vae"]["active_dims"] >= 1
+    # assigned by true shape: the assignment follows the shape factor and no other
+    assert m["assigned_nmi_shape"]["value"] == pytest.approx(1.0)
+    assert max(m[f"assigned_nmi_{f}"]["value"] for f in shapes.factor_names[1:]) < 0.1
