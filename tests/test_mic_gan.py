@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ganctrl.methods.backbones.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganctrl.methods.backbones.stylegan_lite import StyleGANLiteGenerator
 from ganctrl.methods.crp import initial_tables
 from ganctrl.methods.mic_gan import (
     MICGAN,
@@ -83,8 +84,13 @@ def test_d_step_is_the_linear_loss_plus_ten_times_the_r1_penalty(monkeypatch):
     assert logged["loss/d"].item() == pytest.approx(-float(real_logits.mean()) + 10 * r1, rel=1e-5)
 
 
-def test_the_label_embedding_changes_the_generator_s_output():
-    g = ToyNetworks().generator(num_classes=3).eval()
+@pytest.mark.parametrize("backbone", ["dcgan", "stylegan_lite"])
+def test_the_label_embedding_changes_the_generator_s_output(backbone):
+    """Added to z on dcgan; on stylegan_lite it enters the mapping network the same way."""
+    if backbone == "dcgan":
+        g = ToyNetworks().generator(num_classes=3).eval()
+    else:
+        g = StyleGANLiteGenerator(z_dim=8, w_dim=8, width=4, num_classes=3).eval()
     z = torch.randn(4, 8)
     zero, one = (
         g(z, labels=torch.zeros(4, dtype=torch.long)),
