@@ -20,13 +20,13 @@ from tqdm.auto import tqdm
 from ganctrl import atomic
 from ganctrl.benchmarks.config import register_schema
 from ganctrl.methods.backbones.sensors import TAP_INDICES, feature_extractor
+from ganctrl.methods.batched import in_batches
 from ganctrl.metrics.exemplars import kth_neighbour_rates
 
 KS = (1, 2, 5)
 PAPER_MNIST = {1: 0.89, 2: 0.84, 5: 0.78}  # Durall et al., Table 2, untrained AlexNet
 
 
-@torch.no_grad()
 def sensor_rates(images: torch.Tensor, labels: torch.Tensor, sensor_seed: int = 0,
                  batch_size: int = 256) -> list[dict]:  # fmt: skip
     """One row per candidate: the random AlexNet's conv maps 1–5 (pooled), then pixels."""
@@ -36,8 +36,7 @@ def sensor_rates(images: torch.Tensor, labels: torch.Tensor, sensor_seed: int = 
     rows = []
     for name, sensor, layer in tqdm(candidates, desc="sensors", unit="sensor"):
         extractor = feature_extractor(sensor, layer, sensor_seed)
-        features = torch.cat([extractor(images[i : i + batch_size])
-                              for i in range(0, len(images), batch_size)])  # fmt: skip
+        features = in_batches(extractor, images, batch_size, "cpu")
         rates = kth_neighbour_rates(features, labels.numpy(), KS)
         row = {"sensor": name, "dim": features.shape[1]}
         rows.append(row | {f"rate_{k}": rates[k] for k in KS})

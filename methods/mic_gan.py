@@ -27,6 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ganctrl.methods.base import Clusters, ControlMethod, seeded
+from ganctrl.methods.batched import in_batches
 from ganctrl.methods.crp import Tables, crp_rounds, initial_tables, log_likelihoods
 from ganctrl.methods.job_inputs import Networks, OwnNetworks, TrainingImages
 from ganctrl.methods.losses import r1_penalty
@@ -77,10 +78,8 @@ class TableClusters(Clusters):
         labels = torch.full((n,), int(self.kept[cluster]), device=self.device)
         return self.render_latents(z, labels=labels)
 
-    @torch.no_grad()
     def assign(self, images: torch.Tensor) -> torch.Tensor:
-        embedded = torch.cat([self.encoder(images[i : i + self.batch_size].to(self.device)).cpu()
-                              for i in range(0, len(images), self.batch_size)])  # fmt: skip
+        embedded = in_batches(self.encoder, images, self.batch_size, self.device)
         scores = log_likelihoods(embedded.double().numpy(), self.tables)[:, self.kept]
         return torch.from_numpy(scores.argmax(axis=1))
 
@@ -225,11 +224,9 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         opt_q.step()
         self.log("loss/q", loss, prog_bar=True)
 
-    @torch.no_grad()
     def embed(self, images: torch.Tensor) -> np.ndarray:
         self.encoder.eval()
-        out = torch.cat([self.encoder(images[i : i + 256].to(self.device)).cpu()
-                         for i in range(0, len(images), 256)])  # fmt: skip
+        out = in_batches(self.encoder, images, 256, self.device)
         self.encoder.train()
         return out.double().numpy()
 

@@ -32,6 +32,7 @@ from torch import nn
 
 from ganctrl.methods.backbones.sensors import FEATURE_SENSORS, feature_extractor
 from ganctrl.methods.base import ControlMethod, Exemplars, Unconditional, seeded, to_grid
+from ganctrl.methods.batched import in_batches
 from ganctrl.methods.job_inputs import Networks, OwnNetworks
 from ganctrl.methods.losses import nonsaturating_d, nonsaturating_g
 
@@ -91,10 +92,8 @@ class FeatureConditioned(Exemplars):
         self.extractor, self.feature_scale = extractor.eval(), feature_scale
         self.bank, self.exemplars = bank, exemplars
 
-    @torch.no_grad()
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.extractor(images[i : i + self.batch_size].to(self.device))
-                          for i in range(0, len(images), self.batch_size)])  # fmt: skip
+        return in_batches(self.extractor, images, self.batch_size, self.device)
 
     def render_features(self, features: torch.Tensor, seed: int) -> torch.Tensor:
         z = self.generator.sample_latents(len(features), generator=seeded(seed, self.device))
@@ -208,8 +207,7 @@ class TripleCoupledGAN(OwnNetworks, ControlMethod):
         if len(chosen) < self.bank_size:
             raise ValueError(f"method.bank_size={self.bank_size} exceeds the "
                              f"{len(images)} training images")  # fmt: skip
-        bank = torch.cat([self.extractor(chosen[i : i + 256].to(self.device))
-                          for i in range(0, len(chosen), 256)])  # fmt: skip
+        bank = in_batches(self.extractor, chosen, 256, self.device).to(self.device)
         self.feature_bank.copy_(bank)
         self.feature_scale.copy_(bank.square().mean().sqrt().clamp_min(1e-12))
 
