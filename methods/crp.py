@@ -6,8 +6,8 @@ Each real image i has an embedding e_i = Q(x_i); each of K tables a Gaussian N(�
 its most likely table, run `sweeps` sequential Gibbs sweeps (remove i from its table, draw its
 table with p_k ∝ n_k·ℓ_ik, ℓ_ik the likelihood normalised by the image's largest, add it back),
 refit every Gaussian to its members with the deviations inflated by 1.1, remove the tables left
-with at most 10·(d + 1) members (for good: their likelihood is 0 from then on) and send their
-images to kept tables uniformly at random. π_k = n_k / N.
+with at most m·(d + 1) members (m = 10 in the authors' code; for good: their likelihood is 0 from
+then on) and send their images to kept tables uniformly at random. π_k = n_k / N.
 
 The sweep stays sequential (each draw sees the counts the previous draws left); vectorising it
 across images would change the sampler.
@@ -24,7 +24,7 @@ from operator import mul
 import numpy as np
 
 INFLATION = 1.1  # the authors' `sigma_scalor`: deviations are scaled by it before the refit
-MIN_MEMBERS_PER_DIM = 10  # a table needs more than 10·(d + 1) members to be refitted and kept
+MIN_MEMBERS_PER_DIM = 10  # the authors' m: a table needs more than m·(d + 1) members to be kept
 
 
 @dataclass
@@ -91,18 +91,18 @@ def gibbs_sweep(likelihoods: np.ndarray | list, labels: np.ndarray, counts: np.n
     counts[:] = count
 
 
-def refit(embeddings: np.ndarray, labels: np.ndarray, tables: Tables,
-          inflation: float = INFLATION) -> Tables:  # fmt: skip
+def refit(embeddings: np.ndarray, labels: np.ndarray, tables: Tables, inflation: float = INFLATION,
+          min_members_per_dim: float = MIN_MEMBERS_PER_DIM) -> Tables:  # fmt: skip
     """Each kept table's Gaussian refitted to its members: the mean, and the covariance of the
-    deviations scaled by `inflation` (1.1), unbiased. A table with at most 10·(d + 1) members is
-    removed; a covariance that is not positive definite keeps the table's previous Gaussian
-    (the authors keep it "fixed" on a degenerate fit)."""
+    deviations scaled by `inflation` (1.1), unbiased. A table with at most m·(d + 1) members
+    (m = `min_members_per_dim`) is removed; a covariance that is not positive definite keeps the
+    table's previous Gaussian (the authors keep it "fixed" on a degenerate fit)."""
     dim = embeddings.shape[1]
     means, covariances = tables.means.copy(), tables.covariances.copy()
     removed = tables.removed.copy()
     for k in np.flatnonzero(~removed):
         members = embeddings[labels == k]
-        if len(members) <= MIN_MEMBERS_PER_DIM * (dim + 1):
+        if len(members) <= min_members_per_dim * (dim + 1):
             removed[k] = True
             continue
         mean = members.mean(axis=0)
@@ -129,7 +129,8 @@ def reassign_removed(labels: np.ndarray, removed: np.ndarray,
 
 
 def crp_rounds(embeddings: np.ndarray, tables: Tables, rng: np.random.Generator,
-               rounds: int = 3, sweeps: int = 3, alpha: float = 0.0):  # fmt: skip
+               rounds: int = 3, sweeps: int = 3, alpha: float = 0.0,
+               min_members_per_dim: float = MIN_MEMBERS_PER_DIM):  # fmt: skip
     """The authors' `crp`: (labels, tables after the last refit, π, seconds per sweep)."""
     embeddings = np.asarray(embeddings, dtype=np.float64)
     sweep_seconds = []
@@ -142,7 +143,7 @@ def crp_rounds(embeddings: np.ndarray, tables: Tables, rng: np.random.Generator,
             start = time.perf_counter()
             gibbs_sweep(rows, labels, counts, rng, alpha)
             sweep_seconds.append(time.perf_counter() - start)
-        tables = refit(embeddings, labels, tables)
+        tables = refit(embeddings, labels, tables, min_members_per_dim=min_members_per_dim)
         labels = reassign_removed(labels, tables.removed, rng)
     weights = np.bincount(labels, minlength=tables.k) / len(labels)
     return labels, tables, weights, sweep_seconds

@@ -31,6 +31,7 @@ from ganctrl.methods.batched import in_batches
 from ganctrl.methods.crp import Tables, crp_rounds, initial_tables, log_likelihoods
 from ganctrl.methods.job_inputs import Networks, OwnNetworks, TrainingImages
 from ganctrl.methods.losses import r1_penalty
+from ganctrl.methods.streams import iteration_stream
 
 R1_WEIGHT = 10.0  # the authors' γ, applied at every D step, without the usual 1/2
 Q_WEIGHT = 0.1
@@ -103,6 +104,7 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         crp_rounds: int = 3,
         crp_sweeps: int = 3,
         alpha: float = 0.0,
+        min_members_per_dim: float = 10.0,
         lr: float = 1e-4,
         betas: tuple[float, float] = (0.0, 0.99),
         batch_size: int = 64,
@@ -116,12 +118,15 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
                 raise ValueError(f"method.{name} must be >= 0, got {value}")
         if clusters < 1:
             raise ValueError(f"method.clusters must be >= 1, got {clusters}")
+        if min_members_per_dim < 1:  # fewer than d + 2 members cannot give a full-rank covariance
+            raise ValueError(f"method.min_members_per_dim must be >= 1, got {min_members_per_dim}")
         self.epoch_length = q_steps + 1 + gan_steps
         super().__init__(init_steps + crp_epochs * self.epoch_length + final_steps)
         self.automatic_optimization = False
         self.images = images  # not a buffer: the data is reloaded, not checkpointed
         self.k, self.init_steps, self.crp_epochs = clusters, init_steps, crp_epochs
         self.q_steps, self.rounds, self.sweeps, self.alpha = q_steps, crp_rounds, crp_sweeps, alpha
+        self.min_members_per_dim = min_members_per_dim
         self.lr, self.betas, self.batch_size, self.seed = lr, tuple(betas), batch_size, seed
         channels, size, _ = networks.image_shape
         self.generator = networks.generator(num_classes=clusters)
@@ -164,14 +169,9 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         return Tables(self.means.cpu().numpy(), self.covariances.cpu().numpy(),
                       self.removed.cpu().numpy())  # fmt: skip
 
-    def stream(self, iteration: int) -> torch.Generator:
-        """The step's own seeded draws (batch rows, labels), so a resumed run repeats them."""
-        state = np.random.SeedSequence([self.seed, iteration]).generate_state(1)[0]
-        return torch.Generator().manual_seed(int(state))
-
     def training_step(self, iteration: int, batch_idx: int) -> None:
         kind, epoch = self.phase(int(iteration))
-        rng = self.stream(int(iteration))
+        rng = iteration_stream(self.seed, int(iteration))  # batch rows and labels
         if kind == "crp":
             self.crp_step(epoch)
         elif kind == "encoder":
@@ -235,7 +235,8 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         embeddings = self.embed(self.images)
         rng = np.random.default_rng([self.seed, epoch])
         labels, tables, weights, sweep_seconds = crp_rounds(
-            embeddings, self.tables(), rng, self.rounds, self.sweeps, self.alpha)  # fmt: skip
+            embeddings, self.tables(), rng, self.rounds, self.sweeps, self.alpha,
+            self.min_members_per_dim)  # fmt: skip
         self.labels.copy_(torch.from_numpy(labels))
         self.means.copy_(torch.from_numpy(tables.means))
         self.covariances.copy_(torch.from_numpy(tables.covariances))

@@ -113,6 +113,9 @@ def test_refit_inflates_the_deviations_and_removes_small_tables():
     degenerate = np.concatenate([np.zeros((keep, dim)), embeddings[keep:]])
     kept = refit(degenerate, labels, initial_tables(2, dim))
     assert np.allclose(kept.covariances[0], 0.1 * np.eye(dim))  # singular fit: the old Gaussian
+    looser = refit(embeddings, labels, initial_tables(2, dim), min_members_per_dim=3)
+    assert looser.removed.tolist() == [False, False]  # 30 members > 3·(d + 1)
+    assert np.allclose(looser.means[1], embeddings[keep:].mean(axis=0))
 
 
 def test_removed_tables_send_their_images_to_kept_ones_at_random():

@@ -17,6 +17,7 @@ from ganctrl.methods.mic_gan import (
     linear_d_loss,
     linear_g_loss,
 )
+from ganctrl.methods.streams import iteration_stream
 
 
 class ToyNetworks:
@@ -76,8 +77,8 @@ def test_d_step_is_the_linear_loss_plus_ten_times_the_r1_penalty(monkeypatch):
     monkeypatch.setattr(method, "manual_backward", lambda loss: loss.backward())
     optimisers = method.configure_optimizers()
     monkeypatch.setattr(method, "optimizers", lambda: optimisers)
-    method.gan_step(method.stream(0), conditional=False)
-    rows = torch.randint(100, (8,), generator=method.stream(0))  # the step's own batch
+    method.gan_step(iteration_stream(method.seed, 0), conditional=False)
+    rows = torch.randint(100, (8,), generator=iteration_stream(method.seed, 0))  # its own batch
     real_logits = (method.images[rows] * 0.01).flatten(1).sum(dim=1)
     r1 = 32 * 32 * 0.01**2
     assert logged["loss/r1"].item() == pytest.approx(r1, rel=1e-5)
