@@ -161,6 +161,15 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         run_dir = Path(record["config"]["paths"]["output"])
         for name in ("grid", "traversals", "attribute_change"):
             assert (run_dir / record["artifacts"][name]).stat().st_size > 0, (method, name)
+    # Voynov's and Lu et al.'s deformators: scored like the baselines, and by their own R too.
+    for method in ("voynov", "lu_centroid", "lu_no_centroid"):
+        record = by_method[method]
+        assert record["run"]["control"] == "DeformatorDirections"
+        assert record["training"]["iterations"] == 4
+        assert {"rca_posthoc", "rca_own", "ppl_directions_calibrated"} <= set(record["metrics"])
+    assert by_method["voynov"]["training"]["deformator"] == "ortho"
+    assert by_method["lu_centroid"]["config"]["method"]["centroid"] is True
+    assert by_method["lu_no_centroid"]["config"]["method"]["centroid"] is False
     # The triple-coupled GAN trains its own conditioned GAN; its baseline is the featureless one.
     coupled, baseline = by_method["triple_coupled"], by_method["triple_coupled_baseline"]
     assert coupled["run"]["control"] == "FeatureConditioned"
