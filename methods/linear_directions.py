@@ -2,7 +2,8 @@
 
 The space is G's own: z for generators without a mapping network (dcgan, sngan), w for
 style-based ones (stylegan_lite), where latents are w⁺ (B, num_ws, w_dim) and an edit moves every
-layer's w by the same vector, so a sampled w⁺ stays in the span of its single w. Every direction
+layer's w by the same vector, so a sampled w⁺ stays in the span of its single w; or, given per-layer
+directions (K, num_ws, w_dim) (ContraFeat's layer attention), each layer by its own. Every direction
 method whose edits are linear (the direction baselines, the deformators, ContraFeat's PCA-subspace
 directions) renders through this control, so the direction metrics see one convention.
 """
@@ -34,19 +35,21 @@ def synthesise(generator: nn.Module, ws: torch.Tensor, batch_size: int) -> torch
 
 
 class LinearDirections(Directions):
-    """edit(x, k, ε) = x + ε·d_k with ‖d_k‖ = 1; `coordinates(x)` = x·dᵀ (the control code the
-    disentanglement encoder learns to predict)."""
+    """edit(x, k, ε) = x + ε·d_k with ‖d_k‖ = 1 (over every coordinate it moves); `coordinates(x)`
+    = x·dᵀ (the control code the disentanglement encoder learns to predict)."""
 
     def __init__(self, generator: nn.Module, directions: torch.Tensor, space: str,
                  batch_size: int = 256):  # fmt: skip
         super().__init__(generator, batch_size)
         if space not in SPACES:
             raise ValueError(f"space must be one of {SPACES}, got {space!r}")
-        expected = space_dim(generator, space)
-        if directions.ndim != 2 or directions.shape[1] != expected:
-            raise ValueError(f"directions must be (K, {expected}) for {space}-space edits of "
-                             f"this generator, got {tuple(directions.shape)}")  # fmt: skip
-        norms = directions.norm(dim=1, keepdim=True)
+        dim = space_dim(generator, space)
+        shapes = [(dim,)] + ([(generator.num_ws, dim)] if space == "w" else [])
+        if tuple(directions.shape[1:]) not in shapes:
+            allowed = " or ".join(str(("K", *shape)).replace("'", "") for shape in shapes)
+            raise ValueError(f"directions must be {allowed} for {space}-space edits of this "
+                             f"generator, got {tuple(directions.shape)}")  # fmt: skip
+        norms = directions.flatten(1).norm(dim=1).reshape(-1, *[1] * (directions.ndim - 1))
         if not torch.all(norms > 0):
             raise ValueError("every direction needs a nonzero norm")
         self.space = space
@@ -73,6 +76,7 @@ class LinearDirections(Directions):
         return synthesise(self.generator, latents, self.batch_size)
 
     def coordinates(self, latents: torch.Tensor) -> torch.Tensor:
-        """(N, K): each latent's coordinate along each direction (w⁺: its first layer's w)."""
-        flat = latents if self.space == "z" else latents[:, 0]
-        return flat @ self.directions.t()
+        """(N, K): each latent's coordinate along each direction (w⁺ under directions shared by
+        every layer: its first layer's w)."""
+        flat = latents if self.space == "z" or self.directions.ndim == 3 else latents[:, 0]
+        return flat.flatten(1) @ self.directions.flatten(1).t()

@@ -170,6 +170,15 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     assert by_method["voynov"]["training"]["deformator"] == "ortho"
     assert by_method["lu_centroid"]["config"]["method"]["centroid"] is True
     assert by_method["lu_no_centroid"]["config"]["method"]["centroid"] is False
+    # ContraFeat edits w⁺, so its rows pick the style-based generator themselves.
+    for method in ("contrafeat_bi", "contrafeat_pt"):
+        record = by_method[method]
+        assert record["run"]["control"] == "AttendedDirections"
+        assert record["run"]["generator"] == "stylegan_lite"
+        assert {"rca_posthoc", "s_disent", "n_attr"} <= set(record["metrics"])
+        run_dir = Path(record["config"]["paths"]["output"])
+        assert (run_dir / record["artifacts"]["attention"]).stat().st_size > 0
+    assert "patterns" in by_method["contrafeat_pt"]["artifacts"]
     # The triple-coupled GAN trains its own conditioned GAN; its baseline is the featureless one.
     coupled, baseline = by_method["triple_coupled"], by_method["triple_coupled_baseline"]
     assert coupled["run"]["control"] == "FeatureConditioned"
