@@ -138,3 +138,18 @@ def test_the_navigator_trains_on_a_frozen_generator_and_gives_per_layer_directio
         from ganctrl.methods.backbones.dcgan import DCGANGenerator
 
         ContraFeat(DCGANGenerator(channels=1, width=8))
+
+
+def test_per_layer_directions_edit_each_layer_by_its_own_vector_and_project_whole_w_plus():
+    from ganctrl.methods.linear_directions import LinearDirections
+
+    g = StyleGANLiteGenerator(channels=1, width=8, z_dim=8, w_dim=8)
+    raw = torch.randn(2, g.num_ws, 8)
+    control = LinearDirections(g, raw, "w")
+    unit = raw / raw.flatten(1).norm(dim=1)[:, None, None]
+    latents = control.sample_latents(3)
+    assert torch.allclose(control.edit(latents, 1, 2.0), latents + 2.0 * unit[1], atol=1e-6)
+    assert torch.allclose(control.coordinates(latents), latents.flatten(1) @ unit.flatten(1).t(),
+                          atol=1e-5)  # fmt: skip
+    with pytest.raises(ValueError, match=r"\(K, 8\) or \(K, \d+, 8\)"):
+        LinearDirections(g, torch.randn(2, 5), "w")
