@@ -170,7 +170,10 @@ def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, devi
     ctx = Context(datamodule, settings, net, info, Path(cache_dir).expanduser())
     families = []
     for family in applicable_families(control, datamodule, settings.families):
+        before = set(ctx.results)
         _, seconds = timed(family.run, ctx, control, getattr(settings, family.name))
         families.append({"family": family.name, "seconds": round(seconds, 4)})
+        for name in set(ctx.results) - before:  # the leaderboard groups columns by family
+            ctx.results[name]["family"] = family.name
     return {"feature_net": info, "families": families, "passes": ctx.passes,
             "metrics": ctx.results, "pictures": ctx.pictures}  # fmt: skip

@@ -1,0 +1,167 @@
+"""The leaderboard: every results.json under one or more sweep folders, one row per (data,
+generator, profile, method and its settings), mean ± std over seeds (docs/DESIGN.md, "Outputs").
+
+    python -m ganctrl.benchmarks.aggregate FOLDER [FOLDER ...] --out results/
+
+writes leaderboard.csv (one line per row and metric: mean, std, seeds) and leaderboard.md (a
+table per data set and metric family, the best mean of each column in bold, failed jobs listed
+with their error). Rows of one method that differ in a setting (`method.sensor=pixels`) stay
+apart, labelled by the settings that differ; a seed never splits a row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ganctrl import atomic
+from ganctrl.cache import config_hash
+
+# Where lower is better; every other metric is better higher. Columns without an order (edit
+# scales, image change, counts of images) are listed in UNRANKED and never marked best.
+LOWER_IS_BETTER = ("fid", "kid", "ppl_standard", "ppl_directions", "ppl_directions_calibrated")
+UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio")
+FAMILY_ORDER = ("fidelity", "clusters", "exemplars", "path_length", "directions",
+                "disentanglement")  # fmt: skip
+
+
+def read_records(folders: list[Path]) -> list[dict]:
+    records = []
+    for folder in folders:
+        for path in sorted(Path(folder).rglob("results.json")):
+            record = json.loads(path.read_text())
+            record["path"] = str(path)
+            records.append(record)
+    return records
+
+
+def _settings(record: dict) -> dict:
+    """The method's settings, without its seed (a seed never splits a row)."""
+    return {k: v for k, v in record["config"]["method"].items() if k != "seed"}
+
+
+def row_labels(records: list[dict]) -> list[str]:
+    """Each record's row name: the method, and the settings in which rows of that method differ."""
+    by_method: dict[str, list[dict]] = {}
+    for record in records:
+        by_method.setdefault(record["run"]["method"], []).append(_settings(record))
+    labels = []
+    for record in records:
+        variants = by_method[record["run"]["method"]]
+        keys = set().union(*variants)
+        differing = sorted(k for k in keys if len({repr(v.get(k)) for v in variants}) > 1)
+        settings = _settings(record)
+        shown = ", ".join(f"{k}={settings.get(k)}" for k in differing)
+        labels.append(record["run"]["method"] + (f" [{shown}]" if shown else ""))
+    return labels
+
+
+def long_table(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(one line per finished job and metric, one line per failed job)."""
+    finished = [r for r in records if r.get("status") == "ok"]
+    failed = [r for r in records if r.get("status") != "ok"]
+    lines = []
+    for record, label in zip(finished, row_labels(finished), strict=True):
+        run = record["run"]
+        key = config_hash({"data": run["data"], "profile": run.get("experiment"),
+                           "generator": record["config"]["generator"],
+                           "method": _settings(record)})  # fmt: skip
+        for metric, entry in record["metrics"].items():
+            if isinstance(entry.get("value"), (int, float)):
+                lines.append({"data": run["data"], "generator": run["generator"],
+                              "profile": run.get("experiment"), "row": label, "key": key,
+                              "family": entry.get("family", ""), "metric": metric,
+                              "value": float(entry["value"]), "seed": run["seed"]})  # fmt: skip
+    failures = pd.DataFrame([{"data": r["run"].get("data"), "method": r["run"].get("method"),
+                              "seed": r["run"].get("seed"), "status": r.get("status"),
+                              "error": (r.get("error") or "").splitlines()[:1], "path": r["path"]}
+                             for r in failed])  # fmt: skip
+    return pd.DataFrame(lines), failures
+
+
+def summarise(lines: pd.DataFrame) -> pd.DataFrame:
+    """Mean, std (ddof 1; NaN for one seed) and seed count per row and metric."""
+    group = ["data", "generator", "profile", "row", "key", "family", "metric"]
+    stats = lines.groupby(group, dropna=False)["value"].agg(["mean", "std", "count"])
+    return stats.rename(columns={"count": "seeds"}).reset_index()
+
+
+def best_rows(summary: pd.DataFrame) -> pd.Series:
+    """Whether each line holds its column's best mean within its data set."""
+    best = pd.Series(False, index=summary.index)
+    for (_, metric), part in summary.groupby(["data", "metric"]):
+        if metric in UNRANKED or part["mean"].isna().all() or len(part) < 2:
+            continue
+        target = part["mean"].min() if metric in LOWER_IS_BETTER else part["mean"].max()
+        best[part.index[part["mean"] == target]] = True
+    return best
+
+
+def _cell(mean: float, std: float, best: bool) -> str:
+    text = f"{mean:.3f}" if pd.isna(std) else f"{mean:.3f} ± {std:.3f}"
+    return f"**{text}**" if best else text
+
+
+def markdown(summary: pd.DataFrame, failures: pd.DataFrame) -> str:
+    summary = summary.assign(best=best_rows(summary))
+    out = ["# Leaderboard", "",
+           "Mean ± std over seeds (seeds in the last column); the best mean of each column per "
+           "data set in bold (lower is better for " + ", ".join(LOWER_IS_BETTER) + "; "
+           + ", ".join(UNRANKED) + " are not ranked). Within a table every column was computed "
+           "with the same evaluation net and n, per data set.", ""]  # fmt: skip
+    families = sorted(summary["family"].unique(), key=lambda f: (
+        FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER), f))  # fmt: skip
+    for data, by_data in summary.groupby("data"):
+        for family in families:
+            part = by_data[by_data["family"] == family]
+            if part.empty:
+                continue
+            metrics = sorted(part["metric"].unique())
+            out += [f"## {data}: {family or 'other'}", "",
+                    "| row | generator | " + " | ".join(metrics) + " | seeds |",
+                    "|---" * (len(metrics) + 3) + "|"]  # fmt: skip
+            for (row, generator), cells in part.groupby(["row", "generator"]):
+                values = {m: _cell(c["mean"], c["std"], c["best"]) for m, c in
+                          cells.set_index("metric").iterrows()}  # fmt: skip
+                out.append(f"| {row} | {generator} | "
+                           + " | ".join(values.get(m, "") for m in metrics)
+                           + f" | {int(cells['seeds'].max())} |")  # fmt: skip
+            out.append("")
+    if not failures.empty:
+        out += ["## Jobs without results (failed, or still running)", "",
+                "| data | method | seed | status | error |", "|---|---|---|---|---|"]  # fmt: skip
+        for _, f in failures.iterrows():
+            out.append(f"| {f['data']} | {f['method']} | {f['seed']} | {f['status']} | "
+                       f"{' '.join(f['error'])} |")  # fmt: skip
+        out.append("")
+    return "\n".join(out)
+
+
+def _write(text: str, path: Path) -> None:
+    tmp = atomic.temporary_sibling(path)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="sweep or run folders to read")
+    parser.add_argument("--out", type=Path, default=Path("results"), help="where to write")
+    args = parser.parse_args(argv)
+    records = read_records(args.folders)
+    if not records:
+        raise SystemExit(f"no results.json under {', '.join(map(str, args.folders))}")
+    lines, failures = long_table(records)
+    summary = summarise(lines) if not lines.empty else lines
+    args.out.mkdir(parents=True, exist_ok=True)
+    _write(summary.to_csv(index=False), args.out / "leaderboard.csv")
+    _write(markdown(summary, failures), args.out / "leaderboard.md")
+    print(f"{len(records)} jobs ({len(failures)} failed) -> {args.out}/leaderboard.csv, .md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The leaderboard (benchmarks/aggregate.py) on hand-made results.json files."""
+
+import json
+
+import pytest
+
+from ganctrl.benchmarks.aggregate import main
+
+FID = {"family": "fidelity"}
+CLUSTERS = {"family": "clusters"}
+
+
+def write_job(folder, name, method, seed, metrics, status="ok", **settings):
+    record = {
+        "status": status,
+        "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
+                "experiment": "toy", "seed": seed},
+        "config": {"method": {"clusters": 20, "seed": seed, **settings},
+                   "generator": {"net": {"width": 32}}},
+        "metrics": {k: {"value": v, **(FID if k == "fid" else CLUSTERS)}
+                    for k, v in metrics.items()},
+    }  # fmt: skip
+    if status != "ok":
+        record["error"] = "RuntimeError: the sweep went on\nTraceback line"
+    path = folder / name / "results.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(record))
+
+
+def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
+    sweep = tmp_path / "sweep"
+    write_job(sweep, "0", "mic_gan", 0, {"fid": 50.0, "purity": 0.6})
+    write_job(sweep, "1", "mic_gan", 1, {"fid": 54.0, "purity": 0.7})
+    write_job(sweep, "2", "pixel_kmeans", 0, {"fid": 30.0, "purity": 0.5})
+    write_job(sweep, "3", "pixel_kmeans", 1, {"fid": 40.0, "purity": 0.5})
+    write_job(sweep, "4", "mic_gan", 2, {}, status="failed")
+    write_job(sweep, "5", "mic_gan", 0, {"fid": 70.0, "purity": 0.2}, min_members_per_dim=10)
+    main([str(sweep), "--out", str(tmp_path / "out")])
+
+    csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
+    header = csv[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in csv[1:]]
+    purity = {r["row"]: r for r in rows if r["metric"] == "purity"}
+    # rows that differ in a setting stay apart, labelled by it; seeds never split a row
+    assert set(purity) == {"mic_gan [min_members_per_dim=None]",
+                           "mic_gan [min_members_per_dim=10]", "pixel_kmeans"}  # fmt: skip
+    mic = purity["mic_gan [min_members_per_dim=None]"]
+    assert float(mic["mean"]) == pytest.approx(0.65)
+    assert float(mic["std"]) == pytest.approx(0.0707107, rel=1e-5)  # ddof 1
+    assert mic["seeds"] == "2"
+
+    md = (tmp_path / "out" / "leaderboard.md").read_text()
+    assert "| mic_gan [min_members_per_dim=None] | dcgan | **0.650 ± 0.071** | 2 |" in md
+    assert "| pixel_kmeans | dcgan | **35.000 ± 7.071** | 2 |" in md  # FID: lower is better
+    assert "## mnist_subset: fidelity" in md and "## mnist_subset: clusters" in md
+    assert md.index("fidelity") < md.index("clusters")
+    assert "| mnist_subset | mic_gan | 2 | failed | RuntimeError: the sweep went on |" in md
+    assert "Traceback line" not in md
