@@ -29,11 +29,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 
 from ganctrl.methods.backbones.sensors import FEATURE_SENSORS, feature_extractor
 from ganctrl.methods.base import ControlMethod, Exemplars, Unconditional, seeded, to_grid
 from ganctrl.methods.batched import in_batches
-from ganctrl.methods.job_inputs import Networks, OwnNetworks
+from ganctrl.methods.job_inputs import Networks, OwnNetworks, TrainingImages
 from ganctrl.methods.losses import nonsaturating_d, nonsaturating_g
 
 OBJECTIVES = ("triple", "minimax")
@@ -115,19 +116,23 @@ class FeatureConditioned(Exemplars):
         return to_grid(rows.flatten(0, 1), nrow=GRID_SAMPLES + 1)
 
 
-class TripleCoupledGAN(OwnNetworks, ControlMethod):
+class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
     """Trains G(z, f) and the pair discriminator from scratch on the data's training images.
 
     `sensor`: random_alexnet (seeded, untrained; the paper's MNIST choice), imagenet_alexnet
     (`sensor_weights`: the user's file), pixels, or none (the baseline: no f). f is one AlexNet
     conv map (`feature_layer`, 1–5) average pooled, on images upsampled to `sensor_input_size`.
     G reads f / s, s the RMS entry of f over a bank of `bank_size` training images, so that f
-    enters at z's scale; neighbours are found on f itself.
+    enters at z's scale; neighbours are found on f itself. E is frozen and the images fixed, so
+    f is computed once per training image at fit start and batches carry image indices.
     """
+
+    trains_on_images = False  # it reads `images` by index, to look up their features
 
     def __init__(
         self,
         networks: Networks,
+        images: torch.Tensor,
         steps: int,
         sensor: str = "random_alexnet",
         feature_layer: int = 5,
@@ -143,9 +148,13 @@ class TripleCoupledGAN(OwnNetworks, ControlMethod):
         lr_d: float = 2e-4,
         betas: tuple[float, float] = (0.5, 0.999),
         bank_size: int = 2000,
+        batch_size: int = 64,
         seed: int = 0,
     ):
         super().__init__(steps)
+        if len(images) < batch_size:
+            raise ValueError(f"method.batch_size={batch_size} exceeds the {len(images)} "
+                             "training images")  # fmt: skip
         if sensor not in (*FEATURE_SENSORS, "none"):
             raise ValueError(f"method.sensor must be one of {(*FEATURE_SENSORS, 'none')}, "
                              f"got {sensor!r}")  # fmt: skip
@@ -169,7 +178,9 @@ class TripleCoupledGAN(OwnNetworks, ControlMethod):
         self.automatic_optimization = False
         self.objective, self.d_every, self.seed = objective, d_every, seed
         self.lr_g, self.lr_d, self.betas, self.bank_size = lr_g, lr_d, tuple(betas), bank_size
+        self.images, self.batch_size = images, batch_size  # not buffers: the data is reloaded
         self.sensor = sensor
+        self.image_features: torch.Tensor | None = None  # f of every training image, at fit
         channels, height, width = networks.image_shape
         if sensor == "none":
             self.extractor, dim = None, 0
@@ -194,32 +205,39 @@ class TripleCoupledGAN(OwnNetworks, ControlMethod):
             torch.optim.Adam(self.discriminator.parameters(), lr=self.lr_d, betas=self.betas),
         )
 
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled batches of training-image indices, epoch after epoch (a distributed run
+        splits them across ranks); the run stops after `steps` of them."""
+        order = torch.Generator().manual_seed(self.seed)
+        return DataLoader(range(len(self.images)), batch_size=self.batch_size, shuffle=True,
+                          drop_last=True, generator=order)  # fmt: skip
+
     @torch.no_grad()
     def on_fit_start(self) -> None:
-        """A seeded bank of training images' features (the scale s, unconditional sampling) and
-        the grid's exemplars: deterministic, so a resumed run forms the same ones."""
-        images = self.trainer.datamodule.images("train")
+        """Every training image's features, a seeded bank of them (the scale s, unconditional
+        sampling) and the grid's exemplars: deterministic, so a resumed run forms the same."""
+        images = self.images
         rows = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
         self.exemplars.copy_(images[rows[:GRID_ROWS]])
         if self.extractor is None:
             return
-        chosen = images[rows[: self.bank_size]]
-        if len(chosen) < self.bank_size:
+        if len(images) < self.bank_size:
             raise ValueError(f"method.bank_size={self.bank_size} exceeds the "
                              f"{len(images)} training images")  # fmt: skip
-        bank = in_batches(self.extractor, chosen, 256, self.device).to(self.device)
+        self.image_features = in_batches(self.extractor, images, 256, self.device).to(self.device)
+        bank = self.image_features[rows[: self.bank_size].to(self.device)]
         self.feature_bank.copy_(bank)
         self.feature_scale.copy_(bank.square().mean().sqrt().clamp_min(1e-12))
 
-    def training_step(self, real: torch.Tensor, batch_idx: int) -> None:
+    def training_step(self, rows: torch.Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         g, d = self.generator, self.discriminator
+        real = self.images[rows.cpu()].to(self.device)
         z = g.sample_latents(len(real))
         if self.extractor is None:
             fake = g(z)
         else:
-            with torch.no_grad():
-                features = self.extractor(real)
+            features = self.image_features[rows.to(self.device)]
             fake = g(z, cond=features / self.feature_scale)
         if self.objective == "triple":
             nearest, farthest = coupled_neighbours(features)

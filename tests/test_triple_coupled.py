@@ -2,6 +2,7 @@
 which label, and each loss term against its equation on hand-made logits."""
 
 import pytest
+import pytorch_lightning as pl
 import torch
 
 from ganctrl.methods.backbones.dcgan import DCGANDiscriminator
@@ -43,6 +44,9 @@ def test_each_loss_term_is_its_equation():
     assert coupled_generator_loss(adv) == pytest.approx(float(-torch.log(sigma(adv)).mean()))
 
 
+IMAGES = torch.rand(64, 1, 32, 32) * 2 - 1  # the training images a job would hand over
+
+
 class ToyNetworks:
     """The smallest backbone pair, built as the job builds the generator group's nets."""
 
@@ -65,7 +69,7 @@ class RecordingDiscriminator(torch.nn.Module):
 
 
 def test_d_sees_adv_same_and_diff_pairs_under_their_labels():
-    method = TripleCoupledGAN(ToyNetworks(), steps=1, sensor="pixels", lambda_same=2.0)
+    method = TripleCoupledGAN(ToyNetworks(), IMAGES, steps=1, sensor="pixels", lambda_same=2.0)
     method.discriminator = RecordingDiscriminator()
     real, positive, negative, fake = (torch.full((2, 1, 32, 32), v) for v in (0.1, 0.2, 0.3, 0.4))
     loss = method.coupled_d_loss(real, positive, negative, fake)
@@ -84,7 +88,7 @@ def test_d_sees_adv_same_and_diff_pairs_under_their_labels():
 
 
 def test_a_dropped_term_is_not_computed():
-    method = TripleCoupledGAN(ToyNetworks(), steps=1, sensor="pixels", lambda_diff=0.0)
+    method = TripleCoupledGAN(ToyNetworks(), IMAGES, steps=1, sensor="pixels", lambda_diff=0.0)
     method.discriminator = RecordingDiscriminator()
     real, positive, negative, fake = (torch.rand(2, 1, 32, 32) for _ in range(4))
     method.coupled_d_loss(real, positive, negative, fake)
@@ -98,16 +102,16 @@ def test_settings_are_checked_and_the_baseline_is_featureless():
                        ({"lambda_adv": 0.0}, "lambda_adv=0"),
                        ({"d_every": 0}, "d_every")]:  # fmt: skip
         with pytest.raises(ValueError, match=match):
-            TripleCoupledGAN(net, steps=1, **bad)
-    pixels = TripleCoupledGAN(net, steps=1, sensor="pixels")
+            TripleCoupledGAN(net, IMAGES, steps=1, **bad)
+    pixels = TripleCoupledGAN(net, IMAGES, steps=1, sensor="pixels")
     assert pixels.feature_dim == 32 * 32 and pixels.discriminator.trunk[0].in_channels == 2
-    baseline = TripleCoupledGAN(net, steps=1, sensor="none", objective="minimax")
+    baseline = TripleCoupledGAN(net, IMAGES, steps=1, sensor="none", objective="minimax")
     assert baseline.feature_dim == 0 and baseline.discriminator.trunk[0].in_channels == 1
     assert isinstance(baseline.controls(), Unconditional)
 
 
 def test_the_control_samples_like_its_exemplars_from_their_features():
-    method = TripleCoupledGAN(ToyNetworks(), steps=1, sensor="pixels", bank_size=4)
+    method = TripleCoupledGAN(ToyNetworks(), IMAGES, steps=1, sensor="pixels", bank_size=4)
     method.feature_bank.copy_(torch.rand(4, 32 * 32))
     control = method.controls()
     assert isinstance(control, FeatureConditioned)
@@ -123,3 +127,25 @@ def test_the_control_samples_like_its_exemplars_from_their_features():
     assert torch.equal(control.encode(exemplars), exemplars.flatten(1))
     assert control.sample(5, seed=1).shape == (5, 1, 32, 32)
     assert control.grid().shape[0] == 3
+
+
+def test_training_reads_each_batch_s_features_from_one_pass_over_the_training_images(monkeypatch):
+    images = torch.rand(12, 1, 32, 32) * 2 - 1
+    method = TripleCoupledGAN(ToyNetworks(), images, steps=3, sensor="pixels", bank_size=4,
+                              batch_size=4)  # fmt: skip
+    seen = []
+    original = method.generator.forward
+
+    def recording(z, cond=None):
+        seen.append(cond)
+        return original(z, cond=cond)
+
+    monkeypatch.setattr(method.generator, "forward", recording)
+    pl.Trainer(max_epochs=-1, accelerator="cpu", logger=False, enable_checkpointing=False,
+               enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
+    assert method.iteration == 3 and torch.equal(method.image_features, images.flatten(1))
+    scale = float(method.feature_scale)
+    for cond in seen[:3]:  # G's input in each step: some four training images' pixels, scaled
+        rows = [int(torch.nonzero((images.flatten(1) / scale - c).abs().sum(dim=1) < 1e-5)[0])
+                for c in cond]  # fmt: skip
+        assert len(set(rows)) == 4
