@@ -17,7 +17,7 @@ from ganctrl.finite import finite_rows
 from ganctrl.methods.base import Clusters, Unconditional
 from ganctrl.methods.latent_clusters import LatentClusters
 from ganctrl.metrics.evaluate import Context, register_family, timed
-from ganctrl.metrics.fidelity import density_coverage, precision_recall
+from ganctrl.metrics.neighbours import RealBalls, manifold_scores
 from ganctrl.metrics.pictures import heat_map
 
 
@@ -158,8 +158,9 @@ def _latent_clusters(ctx: Context, control: Clusters, s: ClusterSettings, weight
     n = ctx.results["recall"]["n"]
     test, _ = ctx.reference("test", n)
     fake = ctx.run_net(Unconditional(control.generator).sample(n, seed)).features
-    _, recall = precision_recall(test.features, fake, fidelity.pr_k)
-    _, coverage = density_coverage(test.features, fake, fidelity.dc_k)
+    balls = RealBalls.of(test.features, (fidelity.pr_k, fidelity.dc_k))
+    scores = manifold_scores(balls, fake, fidelity.pr_k, fidelity.dc_k)
+    recall, coverage = scores["recall"], scores["coverage"]
     pair = {"seconds_shared_with": ["unconditional_recall", "unconditional_coverage"]}
     seconds = time.perf_counter() - start
     ctx.record("unconditional_recall", recall, n, seconds, k=fidelity.pr_k, **pair)

@@ -11,24 +11,20 @@ Each metric is a pure function of features or class probabilities:
 - Confidence: the mean over images of the class head's largest probability, max_c p(c|x): how
   surely the evaluation net reads a class (on Shapes, a shape) in each image.
 Every input is checked for NaN and inf first (ganctrl/finite.py). Precision/recall and
-density/coverage take radii, ball membership and nearest distances from one exact float64
-distance engine (`distance_blocks`).
+density/coverage come together from metrics/neighbours.py: one exact float64 distance engine,
+the real set's radii formed once for the generated set and the floor, one real–fake pass each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from ganctrl.finite import finite_rows
 from ganctrl.methods.base import Control
 from ganctrl.metrics.evaluate import Context, register_family, timed
-
-# Distances the exact engine holds at once; bounds memory whatever N is.
-BLOCK_BYTES = 64 * 2**20
+from ganctrl.metrics.neighbours import RealBalls, manifold_scores
 
 
 def gaussian_stats(features, name: str = "features") -> tuple[np.ndarray, np.ndarray]:
@@ -108,62 +104,17 @@ def kid(features1, features2, subsets: int = 100, subset_size: int = 1000, seed:
     return float(np.mean(values)), float(np.std(values))
 
 
-def distance_blocks(
-    queries: np.ndarray, database: np.ndarray
-) -> Iterator[tuple[slice, torch.Tensor]]:
-    """Exact Euclidean distances in float64, a block of query rows at a time: (rows, block) with
-    block[i, j] = ‖queries[rows][i] − database[j]‖.
-
-    Direct differences, not ‖q‖² + ‖x‖² − 2 qᵀx: that expansion cancels catastrophically where
-    points nearly coincide or share a large offset, so an exact duplicate would sit a noise
-    distance from its copy and a radius of exactly 0 would come out as noise. Each entry is
-    computed the same way wherever it falls, so d(a, b) here equals d(b, a) in any block.
-    """
-    q, x = torch.from_numpy(queries), torch.from_numpy(database)
-    rows = max(1, BLOCK_BYTES // (8 * max(1, len(x))))
-    for start in range(0, len(q), rows):
-        block = slice(start, start + rows)
-        yield block, torch.cdist(q[block], x, compute_mode="donot_use_mm_for_euclid_dist")
-
-
-def kth_neighbour_radii(points: np.ndarray, k: int, name: str = "points") -> torch.Tensor:
-    """Distance from each point to its k-th nearest other point: the (k+1)-th smallest distance
-    with its own zero counted. Dropping column 0 instead would go wrong on exact duplicates,
-    whose own index need not come first among the zeros."""
-    if not 1 <= k < len(points):
-        raise ValueError(f"{name}: a k-th other neighbour (k={k}) needs more than k points, "
-                         f"got {len(points)}")  # fmt: skip
-    radii = torch.empty(len(points), dtype=torch.float64)
-    for rows, block in distance_blocks(points, points):
-        radii[rows] = block.kthvalue(k + 1, dim=1).values
-    return radii
-
-
 def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     """Precision: share of fakes inside some real k-NN ball; recall: the reverse (both ≤)."""
-    real, fake = finite_rows(real, "real features"), finite_rows(fake, "fake features")
-    real_radii = kth_neighbour_radii(real, k, "real features")
-    fake_radii = kth_neighbour_radii(fake, k, "fake features")
-    fake_inside = torch.zeros(len(fake), dtype=torch.bool)
-    real_inside = torch.zeros(len(real), dtype=torch.bool)
-    for rows, block in distance_blocks(fake, real):  # one fake-to-real matrix serves both
-        fake_inside[rows] = (block <= real_radii).any(dim=1)
-        real_inside |= (block <= fake_radii[rows, None]).any(dim=0)
-    return fake_inside.double().mean().item(), real_inside.double().mean().item()
+    scores = manifold_scores(RealBalls.of(real, (k,)), fake, pr_k=k, dc_k=k)
+    return scores["precision"], scores["recall"]
 
 
 def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     """Density: mean count of real k-NN balls around each fake / k; coverage: share of real
     points whose k-NN ball holds at least one fake (both strict <)."""
-    real, fake = finite_rows(real, "real features"), finite_rows(fake, "fake features")
-    real_radii = kth_neighbour_radii(real, k, "real features")
-    counts = torch.zeros(len(fake), dtype=torch.int64)
-    nearest_fake = torch.full((len(real),), torch.inf, dtype=torch.float64)
-    for rows, block in distance_blocks(fake, real):
-        counts[rows] = (block < real_radii).sum(dim=1)
-        nearest_fake = torch.minimum(nearest_fake, block.min(dim=0).values)
-    density = counts.double().mean().item() / k
-    return density, (nearest_fake < real_radii).double().mean().item()
+    scores = manifold_scores(RealBalls.of(real, (k,)), fake, pr_k=k, dc_k=k)
+    return scores["density"], scores["coverage"]
 
 
 @dataclass
@@ -202,13 +153,11 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     kid_args = (s.kid_subsets, s.kid_subset_size, seed)
     (mean, std), seconds = timed(kid, fake, real, *kid_args)
     ctx.record("kid", mean, n, seconds, std=std, floor=kid(floor, real, *kid_args)[0])
-    (p, r), seconds = timed(precision_recall, real, fake, s.pr_k)
-    floor_p, floor_r = precision_recall(real, floor, s.pr_k)
-    pair = {"k": s.pr_k, "seconds_shared_with": ["precision", "recall"]}
-    ctx.record("precision", p, n, seconds, floor=floor_p, **pair)
-    ctx.record("recall", r, n, seconds, floor=floor_r, **pair)
-    (d, c), seconds = timed(density_coverage, real, fake, s.dc_k)
-    floor_d, floor_c = density_coverage(real, floor, s.dc_k)
-    pair = {"k": s.dc_k, "seconds_shared_with": ["density", "coverage"]}
-    ctx.record("density", d, n, seconds, floor=floor_d, **pair)
-    ctx.record("coverage", c, n, seconds, floor=floor_c, **pair)
+    balls, ball_seconds = timed(RealBalls.of, real, (s.pr_k, s.dc_k))
+    scores, seconds = timed(manifold_scores, balls, fake, s.pr_k, s.dc_k)
+    floors = manifold_scores(balls, floor, s.pr_k, s.dc_k)
+    shared = ["precision", "recall", "density", "coverage"]
+    for name in shared:  # one real-ball pass and one real–fake pass serve all four
+        k = s.pr_k if name in ("precision", "recall") else s.dc_k
+        ctx.record(name, scores[name], n, ball_seconds + seconds, floor=floors[name], k=k,
+                   seconds_shared_with=shared)  # fmt: skip

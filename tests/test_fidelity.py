@@ -14,7 +14,7 @@ from torch_fidelity.metric_kid import kernel_mmd, kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from ganctrl.metrics import fidelity
+from ganctrl.metrics import fidelity, neighbours
 
 
 def test_fid_closed_form_for_known_gaussians():
@@ -253,8 +253,8 @@ def test_a_common_offset_changes_nothing(duplicates):
 def test_blocks_are_exact_distances_and_do_not_change_the_metrics(monkeypatch):
     real, fake = _seeded_pair(seed=12, d=8)
     whole = fidelity.precision_recall(real, fake, 3) + fidelity.density_coverage(real, fake, 5)
-    monkeypatch.setattr(fidelity, "BLOCK_BYTES", 8 * len(real) * 50)  # 50 rows a block
-    blocks = list(fidelity.distance_blocks(fake, real))
+    monkeypatch.setattr(neighbours, "BLOCK_BYTES", 8 * len(real) * 50)  # 50 rows a block
+    blocks = list(neighbours.distance_blocks(fake, real))
     assert len(blocks) == math.ceil(len(fake) / 50)
     matrix = torch.cat([block for _, block in blocks]).numpy()
     direct = np.sqrt(((fake[:, None, :] - real[None, :, :]) ** 2).sum(axis=2))
@@ -293,3 +293,20 @@ def test_non_finite_rows_are_rejected_by_name_and_count(metric, message):
     good = np.random.default_rng(15).normal(size=(40, 4))
     with pytest.raises(ValueError, match=f"^{message}: 2 of 40 rows hold NaN or inf$"):
         metric(good, _with_bad_rows())
+
+
+def test_one_pass_gives_all_four_at_their_own_k_against_prdc():
+    """The family's shared pass (k = 3 for precision/recall, 5 for density/coverage, the real
+    balls reused for a second fake set) against prdc at each k."""
+    from ganctrl.metrics.neighbours import RealBalls, manifold_scores
+
+    rng = np.random.default_rng(7)
+    real, fake, floor = (rng.normal(size=(300, 6)) for _ in range(3))
+    balls = RealBalls.of(real, (3, 5))
+    for other in (fake + 0.3, floor):
+        scores = manifold_scores(balls, other, pr_k=3, dc_k=5)
+        at3, at5 = compute_prdc(real, other, 3), compute_prdc(real, other, 5)
+        assert scores["precision"] == pytest.approx(at3["precision"])
+        assert scores["recall"] == pytest.approx(at3["recall"])
+        assert scores["density"] == pytest.approx(at5["density"])
+        assert scores["coverage"] == pytest.approx(at5["coverage"])
