@@ -3,10 +3,12 @@ generator, profile, method and its settings), mean ± std over seeds (docs/DESIG
 
     python -m ganctrl.benchmarks.aggregate FOLDER [FOLDER ...] --out results/
 
-writes leaderboard.csv (one line per row and metric: mean, std, seeds) and leaderboard.md (a
-table per data set and metric family, the best mean of each column in bold, failed jobs listed
-with their error). Rows of one method that differ in a setting (`method.sensor=pixels`) stay
-apart, labelled by the settings that differ; a seed never splits a row.
+writes leaderboard.csv (one line per row and metric: mean, std, seeds), leaderboard.md (a table
+per data set and metric family, the best mean of each column in bold, failed jobs listed with
+their error) and leaderboard.html (the same with bar plots and each row's pictures, one
+self-contained file: benchmarks/leaderboard_html.py). Rows of one method that differ in a
+setting (`method.sensor=pixels`) stay apart, labelled by the settings that differ; a seed never
+splits a row.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from pathlib import Path
 import pandas as pd
 
 from ganctrl import atomic
+from ganctrl.benchmarks import leaderboard_html
 from ganctrl.cache import config_hash
 
 # Where lower is better; every other metric is better higher. Columns without an order (edit
 # scales, image change, counts of images) are listed in UNRANKED and never marked best.
 LOWER_IS_BETTER = ("fid", "kid", "ppl_standard", "ppl_directions", "ppl_directions_calibrated")
 UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio")
+NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of each column per "
+        "data set in bold (lower is better for " + ", ".join(LOWER_IS_BETTER) + "; "
+        + ", ".join(UNRANKED) + " are not ranked). Within a data set every column was computed "
+        "with the same evaluation net and n.")  # fmt: skip
 FAMILY_ORDER = ("fidelity", "clusters", "exemplars", "path_length", "directions",
                 "disentanglement")  # fmt: skip
 
@@ -83,6 +90,28 @@ def long_table(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(lines), failures
 
 
+def row_pictures(records: list[dict]) -> dict[tuple, dict[str, str]]:
+    """(data, row, generator) → {picture name: PNG path} from the row's lowest-seed finished job."""
+    finished = [r for r in records if r.get("status") == "ok"]
+    chosen: dict[tuple, dict] = {}
+    for record, label in zip(finished, row_labels(finished), strict=True):
+        key = (record["run"]["data"], label, record["run"]["generator"])
+        if key not in chosen or record["run"]["seed"] < chosen[key]["run"]["seed"]:
+            chosen[key] = record
+    out = {}
+    for key, record in chosen.items():
+        folder = Path(record["path"]).parent
+        found = {name: str(folder / record["artifacts"][name]) for name in
+                 leaderboard_html.PICTURES if name in record.get("artifacts", {})}  # fmt: skip
+        out[key] = {name: path for name, path in found.items() if Path(path).is_file()}
+    return out
+
+
+def ordered_families(summary: pd.DataFrame) -> list[str]:
+    return sorted(summary["family"].unique(), key=lambda f: (
+        FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER), f))  # fmt: skip
+
+
 def summarise(lines: pd.DataFrame) -> pd.DataFrame:
     """Mean, std (ddof 1; NaN for one seed) and seed count per row and metric."""
     group = ["data", "generator", "profile", "row", "key", "family", "metric"]
@@ -108,15 +137,9 @@ def _cell(mean: float, std: float, best: bool) -> str:
 
 def markdown(summary: pd.DataFrame, failures: pd.DataFrame) -> str:
     summary = summary.assign(best=best_rows(summary))
-    out = ["# Leaderboard", "",
-           "Mean ± std over seeds (seeds in the last column); the best mean of each column per "
-           "data set in bold (lower is better for " + ", ".join(LOWER_IS_BETTER) + "; "
-           + ", ".join(UNRANKED) + " are not ranked). Within a table every column was computed "
-           "with the same evaluation net and n, per data set.", ""]  # fmt: skip
-    families = sorted(summary["family"].unique(), key=lambda f: (
-        FAMILY_ORDER.index(f) if f in FAMILY_ORDER else len(FAMILY_ORDER), f))  # fmt: skip
+    out = ["# Leaderboard", "", NOTE, ""]
     for data, by_data in summary.groupby("data"):
-        for family in families:
+        for family in ordered_families(summary):
             part = by_data[by_data["family"] == family]
             if part.empty:
                 continue
@@ -160,7 +183,12 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     _write(summary.to_csv(index=False), args.out / "leaderboard.csv")
     _write(markdown(summary, failures), args.out / "leaderboard.md")
-    print(f"{len(records)} jobs ({len(failures)} failed) -> {args.out}/leaderboard.csv, .md")
+    page = leaderboard_html.render(summary.assign(best=best_rows(summary)), failures,
+                                   row_pictures(records), ordered_families(summary), NOTE,
+                                   LOWER_IS_BETTER)  # fmt: skip
+    _write(page, args.out / "leaderboard.html")
+    print(f"{len(records)} jobs ({len(failures)} without results) -> "
+          f"{args.out}/leaderboard.csv, .md, .html")  # fmt: skip
 
 
 if __name__ == "__main__":

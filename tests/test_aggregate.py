@@ -3,6 +3,8 @@
 import json
 
 import pytest
+import torch
+import torchvision
 
 from ganctrl.benchmarks.aggregate import main
 
@@ -23,7 +25,12 @@ def write_job(folder, name, method, seed, metrics, status="ok", **settings):
     if status != "ok":
         record["error"] = "RuntimeError: the sweep went on\nTraceback line"
     path = folder / name / "results.json"
-    path.parent.mkdir(parents=True)
+    (path.parent / "samples").mkdir(parents=True)
+    if status == "ok":  # a one-pixel grid picture, as a job saves it
+        torchvision.utils.save_image(
+            torch.full((3, 1, 1), seed / 4), path.parent / "samples/grid.png"
+        )
+        record["artifacts"] = {"grid": "samples/grid.png"}
     path.write_text(json.dumps(record))
 
 
@@ -56,3 +63,9 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
     assert md.index("fidelity") < md.index("clusters")
     assert "| mnist_subset | mic_gan | 2 | failed | RuntimeError: the sweep went on |" in md
     assert "Traceback line" not in md
+
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "<b>0.650 ± 0.071</b>" in page and "<b>35.000 ± 7.071</b>" in page
+    # the metric bars of two families, and the grid of each of the three rows' lowest seed
+    assert page.count("data:image/png;base64") == 2 + 3
+    assert "RuntimeError: the sweep went on" in page

@@ -1,0 +1,115 @@
+"""The leaderboard as one self-contained HTML page: per data set and metric family, bars of each
+metric's mean ± std over seeds, the table with each column's best in bold, and each row's
+pictures from its lowest seed (sample grid, traversal strips, cluster label histogram with π).
+Pictures and plots are embedded as base64 PNG, so the file can be mailed or committed alone."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import pandas as pd
+
+PICTURES = ("grid", "traversals", "cluster_labels", "exemplars", "attention")
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _image(data: str, alt: str, width: int | None = None) -> str:
+    size = f' width="{width}"' if width else ""
+    return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{data}">'
+
+
+def metric_bars(part: pd.DataFrame, lower_is_better: tuple[str, ...]) -> str:
+    """Small multiples: one panel per metric, a bar per row with its std as the error bar."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    metrics = sorted(part["metric"].unique())
+    columns = min(4, len(metrics))
+    rows = -(-len(metrics) // columns)
+    labels = sorted(part["row"].unique())
+    figure = Figure(figsize=(3.2 * columns, (1.0 + 0.28 * len(labels)) * rows))
+    FigureCanvasAgg(figure)
+    for i, metric in enumerate(metrics):
+        axes = figure.add_subplot(rows, columns, i + 1)
+        cells = part[part["metric"] == metric].set_index("row").reindex(labels)
+        axes.barh(range(len(labels)), cells["mean"], xerr=cells["std"].fillna(0), color="#4c72b0")
+        axes.set_yticks(range(len(labels)), labels if i % columns == 0 else [], fontsize=7)
+        axes.invert_yaxis()
+        arrow = "↓" if metric in lower_is_better else "↑"
+        axes.set_title(f"{metric} {arrow}", fontsize=8)
+        axes.tick_params(axis="x", labelsize=7)
+    figure.tight_layout()
+    return _image(_png(figure), "metric bars")
+
+
+def _table(part: pd.DataFrame, cell) -> str:
+    metrics = sorted(part["metric"].unique())
+    head = "".join(f"<th>{html.escape(m)}</th>" for m in metrics)
+    out = [f"<table><tr><th>row</th><th>generator</th>{head}<th>seeds</th></tr>"]
+    for (row, generator), cells in part.groupby(["row", "generator"]):
+        by_metric = cells.set_index("metric")
+        values = "".join(
+            f"<td>{cell(by_metric.loc[m]) if m in by_metric.index else ''}</td>" for m in metrics
+        )
+        out.append(f"<tr><td>{html.escape(row)}</td><td>{html.escape(generator)}</td>{values}"
+                   f"<td>{int(cells['seeds'].max())}</td></tr>")  # fmt: skip
+    return "\n".join(out + ["</table>"])
+
+
+def render(summary: pd.DataFrame, failures: pd.DataFrame, pictures: dict, families: list[str],
+           note: str, lower_is_better: tuple[str, ...]) -> str:  # fmt: skip
+    """`summary` carries a `best` column; `pictures` maps (data, row, generator) to
+    {name: path of a PNG}."""
+
+    def cell(line) -> str:
+        text = f"{line['mean']:.3f}" if pd.isna(line["std"]) else (
+            f"{line['mean']:.3f} ± {line['std']:.3f}")  # fmt: skip
+        return f"<b>{text}</b>" if line["best"] else text
+
+    out = ["<!doctype html><html><head><meta charset='utf-8'><title>ganctrl-bench leaderboard"
+           "</title><style>body{font-family:sans-serif;margin:2em;max-width:1400px}"
+           "table{border-collapse:collapse;font-size:13px;margin:1em 0}"
+           "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}"
+           "td:first-child,th:first-child{text-align:left}b{color:#0a5}</style></head><body>",
+           "<h1>ganctrl-bench leaderboard</h1>", f"<p>{html.escape(note)}</p>"]  # fmt: skip
+    for data, by_data in summary.groupby("data"):
+        out.append(f"<h2>{html.escape(str(data))}</h2>")
+        for family in families:
+            part = by_data[by_data["family"] == family]
+            if part.empty:
+                continue
+            out += [f"<h3>{html.escape(family or 'other')}</h3>",
+                    metric_bars(part, lower_is_better), _table(part, cell)]  # fmt: skip
+        shown = [(key, found) for key, found in sorted(pictures.items()) if key[0] == data]
+        if shown:
+            out.append("<h3>pictures (lowest seed of each row)</h3>")
+        for (_, row, generator), found in shown:
+            images = "".join(
+                _image(base64.b64encode(Path(path).read_bytes()).decode(), name, 320)
+                for name, path in found.items()
+            )
+            out.append(f"<h4>{html.escape(row)} ({html.escape(generator)})</h4><p>{images}</p>")
+    if not failures.empty:
+        out.append(
+            "<h2>Jobs without results (failed, or still running)</h2><table>"
+            "<tr><th>data</th><th>method</th><th>seed</th><th>status</th><th>error</th></tr>"
+        )
+        for _, f in failures.iterrows():
+            out.append(
+                "<tr>"
+                + "".join(
+                    f"<td>{html.escape(str(v))}</td>"
+                    for v in (f["data"], f["method"], f["seed"], f["status"], " ".join(f["error"]))
+                )
+                + "</tr>"
+            )
+        out.append("</table>")
+    return "\n".join(out + ["</body></html>"])
