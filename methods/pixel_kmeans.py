@@ -32,6 +32,10 @@ class PixelClusters(Clusters):
         self.members = [torch.nonzero(labels == c).flatten() for c in range(self.k)]
         self.weights = torch.bincount(labels, minlength=self.k).float() / len(labels)
 
+    @property
+    def device(self) -> torch.device:
+        return self.generator.images.device  # the bank has buffers only, no parameters
+
     def sample_cluster(self, cluster: int, n: int, seed: int = 0) -> torch.Tensor:
         members = self.members[cluster]
         picks = torch.randint(len(members), (n,), generator=torch.Generator().manual_seed(seed))

@@ -150,3 +150,4 @@ def test_pixel_kmeans_clusters_the_real_images_and_assigns_to_the_nearest_centro
         assert len(assigned[level::3].unique()) == 1
     samples = control.sample_cluster(int(assigned[0]), 4)
     assert torch.allclose(samples.mean(dim=(1, 2, 3)), torch.full((4,), -0.8), atol=0.05)
+    assert control.device == images.device  # the disentanglement family places its encoder here
