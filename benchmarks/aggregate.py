@@ -56,13 +56,15 @@ def row_labels(records: list[dict]) -> list[str]:
     by_method: dict[str, list[dict]] = {}
     for record in records:
         by_method.setdefault(record["run"]["method"], []).append(_settings(record))
+    differing = {  # once per method: the settings in which its rows differ
+        method: sorted(k for k in set().union(*variants)
+                       if len({repr(v.get(k)) for v in variants}) > 1)
+        for method, variants in by_method.items()
+    }  # fmt: skip
     labels = []
     for record in records:
-        variants = by_method[record["run"]["method"]]
-        keys = set().union(*variants)
-        differing = sorted(k for k in keys if len({repr(v.get(k)) for v in variants}) > 1)
         settings = _settings(record)
-        shown = ", ".join(f"{k}={settings.get(k)}" for k in differing)
+        shown = ", ".join(f"{k}={settings.get(k)}" for k in differing[record["run"]["method"]])
         labels.append(record["run"]["method"] + (f" [{shown}]" if shown else ""))
     return labels
 
