@@ -81,16 +81,28 @@ def coupled_generator_loss(adv_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-adv_logits).mean()
 
 
+def generator_condition(features: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor | float
+                        ) -> torch.Tensor:  # fmt: skip
+    """What G reads of f: (f − μ) / s, μ the bank's mean code and s the RMS entry of the
+    centred bank. An untrained AlexNet's pooled conv5 codes share ~98 % of their energy
+    (docs/METHODS.md §2): uncentred, G's input barely moves between images, and G learned to
+    ignore it."""
+    return (features - mean) / scale
+
+
 class FeatureConditioned(Exemplars):
-    """G(z, E(x)/s): samples in the class of an exemplar x, as E's neighbourhoods define it.
+    """G(z, (E(x) − μ)/s): samples in the class of an exemplar x, as E's neighbourhoods define
+    it.
 
     Unconditional samples draw f from a bank of training images' features; `encode` is E's
     space (where the metrics layer measures E's neighbour rates)."""
 
-    def __init__(self, generator: nn.Module, extractor: nn.Module, feature_scale: float,
-                 bank: torch.Tensor, exemplars: torch.Tensor, batch_size: int = 256):  # fmt: skip
+    def __init__(self, generator: nn.Module, extractor: nn.Module, feature_mean: torch.Tensor,
+                 feature_scale: float, bank: torch.Tensor, exemplars: torch.Tensor,
+                 batch_size: int = 256):  # fmt: skip
         super().__init__(generator, batch_size)
-        self.extractor, self.feature_scale = extractor.eval(), feature_scale
+        self.extractor = extractor.eval()
+        self.feature_mean, self.feature_scale = feature_mean, feature_scale
         self.bank, self.exemplars = bank, exemplars
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
@@ -98,7 +110,9 @@ class FeatureConditioned(Exemplars):
 
     def render_features(self, features: torch.Tensor, seed: int) -> torch.Tensor:
         z = self.generator.sample_latents(len(features), generator=seeded(seed, self.device))
-        return self.render_latents(z, cond=features.to(self.device) / self.feature_scale)
+        cond = generator_condition(features.to(self.device), self.feature_mean.to(self.device),
+                                   self.feature_scale)  # fmt: skip
+        return self.render_latents(z, cond=cond)
 
     def sample_like(self, images: torch.Tensor, n_per: int, seed: int = 0) -> torch.Tensor:
         return self.render_features(self.encode(images).repeat_interleave(n_per, dim=0), seed)
@@ -122,9 +136,10 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
     `sensor`: random_alexnet (seeded, untrained; the paper's MNIST choice), imagenet_alexnet
     (`sensor_weights`: the user's file), pixels, or none (the baseline: no f). f is one AlexNet
     conv map (`feature_layer`, 1–5) average pooled, on images upsampled to `sensor_input_size`.
-    G reads f / s, s the RMS entry of f over a bank of `bank_size` training images, so that f
-    enters at z's scale; neighbours are found on f itself. E is frozen and the images fixed, so
-    f is computed once per training image at fit start and batches carry image indices.
+    G reads (f − μ) / s, μ and s from a bank of `bank_size` training images
+    (`generator_condition`), so that f's differences enter at z's scale; neighbours are found on
+    f itself. E is frozen and the images fixed, so f is computed once per training image at fit
+    start and batches carry image indices.
     """
 
     trains_on_images = False  # it reads `images` by index, to look up their features
@@ -195,6 +210,7 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         pair_channels = 2 * channels if objective == "triple" else channels
         self.discriminator = networks.discriminator(channels=pair_channels)
         # Formed from the data at fit start; buffers, so a checkpoint carries them.
+        self.register_buffer("feature_mean", torch.zeros(dim))
         self.register_buffer("feature_scale", torch.ones(()))
         self.register_buffer("feature_bank", torch.zeros(bank_size, dim))
         self.register_buffer("exemplars", torch.zeros(GRID_ROWS, channels, height, width))
@@ -227,7 +243,9 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         self.image_features = in_batches(self.extractor, images, 256, self.device).to(self.device)
         bank = self.image_features[rows[: self.bank_size].to(self.device)]
         self.feature_bank.copy_(bank)
-        self.feature_scale.copy_(bank.square().mean().sqrt().clamp_min(1e-12))
+        self.feature_mean.copy_(bank.mean(dim=0))
+        centred = bank - self.feature_mean
+        self.feature_scale.copy_(centred.square().mean().sqrt().clamp_min(1e-12))
 
     def training_step(self, rows: torch.Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
@@ -238,7 +256,7 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
             fake = g(z)
         else:
             features = self.image_features[rows.to(self.device)]
-            fake = g(z, cond=features / self.feature_scale)
+            fake = g(z, cond=self.condition(features))
         if self.objective == "triple":
             nearest, farthest = coupled_neighbours(features)
             positive, negative = real[nearest], real[farthest]
@@ -279,6 +297,9 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
             by_kind[i] = part
         return coupled_discriminator_loss(*by_kind, self.weights)
 
+    def condition(self, features: torch.Tensor) -> torch.Tensor:
+        return generator_condition(features, self.feature_mean, self.feature_scale)
+
     def summary(self) -> dict:
         return {**super().summary(), "sensor": self.sensor, "feature_dim": self.feature_dim,
                 "feature_scale": float(self.feature_scale)}  # fmt: skip
@@ -287,5 +308,6 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         generator = copy.deepcopy(self.generator).eval()
         if self.extractor is None:
             return Unconditional(generator)
-        return FeatureConditioned(generator, self.extractor, float(self.feature_scale),
+        return FeatureConditioned(generator, self.extractor, self.feature_mean,
+                                  float(self.feature_scale),
                                   self.feature_bank, self.exemplars)  # fmt: skip

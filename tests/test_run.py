@@ -182,6 +182,7 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     # The triple-coupled GAN trains its own conditioned GAN; its baseline is the featureless one.
     coupled, baseline = by_method["triple_coupled"], by_method["triple_coupled_baseline"]
     assert coupled["run"]["control"] == "FeatureConditioned"
+    assert coupled["run"]["generator"] == baseline["run"]["generator"] == "sngan"
     assert coupled["training"]["iterations"] == 10 and coupled["training"]["feature_dim"] == 256
     expected = {"conditional_accuracy", "sensor_neighbour_rate_1", "sensor_neighbour_rate_5"}
     assert expected <= set(coupled["metrics"])

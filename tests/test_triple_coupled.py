@@ -87,6 +87,20 @@ def test_d_sees_adv_same_and_diff_pairs_under_their_labels():
     assert parts[0].grad.gt(0).all() and parts[1].grad.lt(0).all() and parts[2].grad.gt(0).all()
 
 
+def test_g_reads_the_bank_s_codes_centred_at_unit_rms():
+    images = torch.rand(16, 1, 32, 32) * 2 - 1
+    method = TripleCoupledGAN(ToyNetworks(), images, steps=1, sensor="pixels", bank_size=16,
+                              batch_size=4)  # fmt: skip
+    method.on_fit_start()
+    bank = method.condition(method.feature_bank)
+    assert bank.mean(dim=0).abs().max() < 1e-5
+    assert bank.square().mean().sqrt() == pytest.approx(1.0, abs=1e-5)
+    # a shift and one scalar: L1 neighbours in G's input are those of f
+    in_g = coupled_neighbours(method.condition(method.image_features))
+    in_f = coupled_neighbours(method.image_features)
+    assert all(torch.equal(a, b) for a, b in zip(in_g, in_f, strict=True))
+
+
 def test_a_dropped_term_is_not_computed():
     method = TripleCoupledGAN(ToyNetworks(), IMAGES, steps=1, sensor="pixels", lambda_diff=0.0)
     method.discriminator = RecordingDiscriminator()
@@ -144,8 +158,8 @@ def test_training_reads_each_batch_s_features_from_one_pass_over_the_training_im
     pl.Trainer(max_epochs=-1, accelerator="cpu", logger=False, enable_checkpointing=False,
                enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
     assert method.iteration == 3 and torch.equal(method.image_features, images.flatten(1))
-    scale = float(method.feature_scale)
-    for cond in seen[:3]:  # G's input in each step: some four training images' pixels, scaled
-        rows = [int(torch.nonzero((images.flatten(1) / scale - c).abs().sum(dim=1) < 1e-5)[0])
+    in_g = method.condition(images.flatten(1))
+    for cond in seen[:3]:  # G's input in each step: some four training images' pixels, centred
+        rows = [int(torch.nonzero((in_g - c).abs().sum(dim=1) < 1e-4)[0])
                 for c in cond]  # fmt: skip
         assert len(set(rows)) == 4
