@@ -14,6 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganctrl import atomic, faiss_search
+from ganctrl.benchmarks.resume import config_hash
 
 SCHEMA_VERSION = 1
 _PACKAGES = (
@@ -66,11 +67,13 @@ class RunRecord:
     def __init__(self, output_dir: Path, cfg: DictConfig, run: dict, device: torch.device):
         self.path = Path(output_dir) / "results.json"
         self.started = time.perf_counter()
+        config = OmegaConf.to_container(cfg, resolve=True)
         self.data = {
             "schema": SCHEMA_VERSION,
             "status": "running",
             "run": {**run, "seed": cfg.seed},
-            "config": OmegaConf.to_container(cfg, resolve=True),
+            "config": config,
+            "config_hash": config_hash(config),  # what a resumed sweep matches on
             "versions": versions(),
             "hardware": hardware(device),
             "seconds": {},

@@ -17,6 +17,7 @@ from ganctrl import atomic
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import ConfigError, register_schema, validate
 from ganctrl.benchmarks.records import RunRecord
+from ganctrl.benchmarks.resume import finished_record, keep_replaced
 from ganctrl.benchmarks.trainer import (
     build_trainer,
     job_device,
@@ -47,6 +48,11 @@ def run(cfg: DictConfig) -> dict:
         )
     device = job_device(trainer_settings)
     record = RunRecord(output_dir, cfg, names, device)
+    finished = finished_record(output_dir, record.data["config_hash"])
+    if finished is not None:  # a resumed sweep: this job's results are there already
+        log.info("skipped: %s holds this config's finished results", record.path)
+        return finished
+    keep_replaced(output_dir, record.data["config_hash"])
     record.data["trainer"] = trainer_settings
     record.write("running")
     logger = instantiate(cfg.logger) if cfg.logger else False

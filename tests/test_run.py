@@ -11,8 +11,8 @@ import pytest
 
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
 CONF = Path(__file__).parents[1] / "conf"
-TOP_KEYS = {"schema", "status", "run", "config", "trainer", "versions", "hardware", "seconds",
-            "metrics", "artifacts", "generator", "evaluation"}  # fmt: skip
+TOP_KEYS = {"schema", "status", "run", "config", "config_hash", "trainer", "versions", "hardware",
+            "seconds", "metrics", "artifacts", "generator", "evaluation"}  # fmt: skip
 
 
 def ganctrl(
@@ -198,6 +198,14 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     assert by_method["mic_gan_single"]["training"]["weights"] == [1.0]
     pixels = by_method["pixel_kmeans"]
     assert pixels["run"]["control"] == "PixelClusters" and "nmi" in pixels["metrics"]
+    # Run again, the sweep skips every finished job and leaves its results as they were.
+    written = {p: p.stat().st_mtime_ns for p in (tmp_path / "outputs").rglob("results.json")}
+    start = time.perf_counter()
+    rerun = ganctrl(tmp_path, "-m", "bench=default", "experiment=smoke", "data=mnist_subset",
+                    cache=shared_cache)  # fmt: skip
+    assert time.perf_counter() - start < 60
+    assert (rerun.stdout + rerun.stderr).count("holds this config's finished results") == len(rows)
+    assert {p: p.stat().st_mtime_ns for p in written} == written
 
 
 @pytest.mark.slow
