@@ -96,6 +96,16 @@ def test_failed_job_records_its_failure(tmp_path, shared_cache):
     assert record["status"] == "failed" and "/no/such.pt" in record["error"]
 
 
+def test_a_failing_job_leaves_the_rest_of_its_sweep_running(tmp_path, shared_cache):
+    """The unconditional row needs the missing checkpoint, pixel k-means does not."""
+    run = ganctrl(tmp_path, "-m", "experiment=smoke", "logger=csv",
+                  "method=unconditional,pixel_kmeans", "generator.checkpoint=/no/such.pt",
+                  cache=shared_cache, check=False)  # fmt: skip
+    assert run.returncode != 0  # the sweep says something failed, after running every job
+    status = {r["run"]["method"]: r["status"] for r in results(tmp_path)}
+    assert status == {"unconditional": "failed", "pixel_kmeans": "ok"}
+
+
 @pytest.mark.slow
 def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, shared_cache):
     """The basic launcher runs every job in one process; each must close its own wandb run."""
