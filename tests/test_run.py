@@ -107,6 +107,19 @@ def test_a_failing_job_leaves_the_rest_of_its_sweep_running(tmp_path, shared_cac
 
 
 @pytest.mark.slow
+def test_a_submitit_local_sweep_runs_each_job_in_a_process_of_its_own(tmp_path, shared_cache):
+    """The submitit launchers (local here, SLURM on a cluster) start one process per job."""
+    ganctrl(tmp_path, "-m", "experiment=smoke", "logger=csv", "method=pixel_kmeans", "seed=0,1",
+            "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
+            cache=shared_cache)  # fmt: skip
+    records = results(tmp_path)
+    assert sorted(r["run"]["seed"] for r in records) == [0, 1]
+    assert all(r["status"] == "ok" and "nmi" in r["metrics"] for r in records)
+    logs = list((tmp_path / "outputs").rglob(".submitit/*/*_log.out"))
+    assert len({log.parent.name for log in logs}) == 2  # two submitit jobs, not one process
+
+
+@pytest.mark.slow
 def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, shared_cache):
     """The basic launcher runs every job in one process; each must close its own wandb run."""
     ganctrl(tmp_path, "-m", "experiment=smoke", "logger=wandb", "seed=0,1,2",
