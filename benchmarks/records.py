@@ -14,7 +14,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganctrl import atomic, faiss_search
-from ganctrl.benchmarks.resume import config_hash
+from ganctrl.benchmarks.resume import job_hash
 
 SCHEMA_VERSION = 1
 _PACKAGES = (
@@ -73,7 +73,7 @@ class RunRecord:
             "status": "running",
             "run": {**run, "seed": cfg.seed},
             "config": config,
-            "config_hash": config_hash(config),  # what a resumed sweep matches on
+            "config_hash": job_hash(config),  # what a resumed sweep matches on
             "versions": versions(),
             "hardware": hardware(device),
             "seconds": {},

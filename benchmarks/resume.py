@@ -8,22 +8,21 @@ record's `versions.git_commit` says which code made it).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 from pathlib import Path
+
+from ganctrl.cache import config_hash
 
 log = logging.getLogger(__name__)
 
 VOLATILE = ("paths", "logger")  # where a job's files go and where its curves are sent
 
 
-def config_hash(config: dict) -> str:
-    """The SHA-256 of the resolved config without its `VOLATILE` keys, keys sorted."""
-    kept = {key: value for key, value in config.items() if key not in VOLATILE}
-    text = json.dumps(kept, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def job_hash(config: dict) -> str:
+    """The hash of a job's resolved config without its `VOLATILE` keys."""
+    return config_hash({key: value for key, value in config.items() if key not in VOLATILE})
 
 
 def _read(path: Path) -> dict | None:
@@ -48,8 +47,7 @@ def keep_replaced(output_dir: Path, digest: str) -> Path | None:
     record = _read(path)
     if not record or record.get("status") != "ok" or record.get("config_hash") == digest:
         return None
-    old = record.get("config_hash") or "unhashed"
-    kept = path.with_name(f"results.{old[:12]}.json")
+    kept = path.with_name(f"results.{record.get('config_hash') or 'unhashed'}.json")
     os.replace(path, kept)
     log.warning("%s: the config changed since its finished run; rerunning, the old results "
                 "kept as %s", output_dir, kept.name)  # fmt: skip

@@ -2,7 +2,7 @@
 
 import json
 
-from ganctrl.benchmarks.resume import config_hash, finished_record, keep_replaced
+from ganctrl.benchmarks.resume import finished_record, job_hash, keep_replaced
 
 CONFIG = {"seed": 0, "method": {"_target_": "m.M", "steps": 10}, "paths": {"output": "/a"},
           "logger": {"_target_": "csv"}}  # fmt: skip
@@ -11,10 +11,10 @@ CONFIG = {"seed": 0, "method": {"_target_": "m.M", "steps": 10}, "paths": {"outp
 def test_the_hash_is_the_config_without_where_it_writes_and_logs():
     moved = {**CONFIG, "paths": {"output": "/b"}, "logger": None}
     reordered = {"method": {"steps": 10, "_target_": "m.M"}, "seed": 0}
-    assert config_hash(CONFIG) == config_hash(moved) == config_hash(reordered)
-    assert config_hash(CONFIG) != config_hash({**CONFIG, "method": {"_target_": "m.M",
+    assert job_hash(CONFIG) == job_hash(moved) == job_hash(reordered)
+    assert job_hash(CONFIG) != job_hash({**CONFIG, "method": {"_target_": "m.M",
                                                                     "steps": 11}})  # fmt: skip
-    assert config_hash(CONFIG) != config_hash({**CONFIG, "seed": 1})
+    assert job_hash(CONFIG) != job_hash({**CONFIG, "seed": 1})
 
 
 def write(folder, status, digest, name="results.json"):
@@ -22,7 +22,7 @@ def write(folder, status, digest, name="results.json"):
 
 
 def test_only_a_finished_record_of_the_same_config_is_trusted(tmp_path):
-    digest = config_hash(CONFIG)
+    digest = job_hash(CONFIG)
     assert finished_record(tmp_path, digest) is None  # nothing there
     for status, recorded in [("failed", digest), ("running", digest), ("ok", "other")]:
         write(tmp_path, status, recorded)
@@ -34,12 +34,12 @@ def test_only_a_finished_record_of_the_same_config_is_trusted(tmp_path):
 
 
 def test_finished_results_of_a_changed_config_are_kept_aside(tmp_path):
-    digest = config_hash(CONFIG)
+    digest = job_hash(CONFIG)
     write(tmp_path, "ok", digest)
     assert keep_replaced(tmp_path, digest) is None  # the same config: nothing to move
     write(tmp_path, "failed", "old")
     assert keep_replaced(tmp_path, digest) is None  # unfinished: the rerun overwrites it
-    write(tmp_path, "ok", "0123456789abcdef")
+    write(tmp_path, "ok", "0123456789ab")
     kept = keep_replaced(tmp_path, digest)
     assert kept.name == "results.0123456789ab.json" and not (tmp_path / "results.json").exists()
-    assert json.loads(kept.read_text())["config_hash"] == "0123456789abcdef"
+    assert json.loads(kept.read_text())["config_hash"] == "0123456789ab"
