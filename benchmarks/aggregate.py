@@ -27,12 +27,15 @@ from ganctrl.cache import config_hash
 # Where lower is better; every other metric is better higher. Columns without an order (edit
 # scales, image change, counts of images) are listed in UNRANKED and never marked best.
 LOWER_IS_BETTER = ("fid", "kid", "ppl_standard", "ppl_directions", "ppl_directions_calibrated")
-UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio")
+UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio", "generator_fid",
+            "generator_precision", "generator_recall")  # fmt: skip
+# The pretrained generator a post-hoc row steered, as the zoo measured it: context, not a score.
+GENERATOR_QUALITY = ("fid", "precision", "recall")
 NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of each column per "
         "data set in bold (lower is better for " + ", ".join(LOWER_IS_BETTER) + "; "
         + ", ".join(UNRANKED) + " are not ranked). Within a data set every column was computed "
         "with the same evaluation net and n.")  # fmt: skip
-FAMILY_ORDER = ("fidelity", "clusters", "exemplars", "path_length", "directions",
+FAMILY_ORDER = ("fidelity", "generator", "clusters", "exemplars", "path_length", "directions",
                 "disentanglement")  # fmt: skip
 
 
@@ -79,7 +82,11 @@ def long_table(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         key = config_hash({"data": run["data"], "profile": run.get("experiment"),
                            "generator": record["config"]["generator"],
                            "method": _settings(record)})  # fmt: skip
-        for metric, entry in record["metrics"].items():
+        quality = (record.get("generator") or {}).get("quality") or {}
+        steered = {f"generator_{name}": {**quality[name], "family": "generator"}
+                   for name in GENERATOR_QUALITY
+                   if isinstance(quality.get(name), dict)}  # fmt: skip
+        for metric, entry in {**record["metrics"], **steered}.items():
             if isinstance(entry.get("value"), (int, float)):
                 lines.append({"data": run["data"], "generator": run["generator"],
                               "profile": run.get("experiment"), "row": label, "key": key,

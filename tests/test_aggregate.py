@@ -12,7 +12,7 @@ FID = {"family": "fidelity"}
 CLUSTERS = {"family": "clusters"}
 
 
-def write_job(folder, name, method, seed, metrics, status="ok", **settings):
+def write_job(folder, name, method, seed, metrics, status="ok", quality=None, **settings):
     record = {
         "status": status,
         "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
@@ -22,6 +22,9 @@ def write_job(folder, name, method, seed, metrics, status="ok", **settings):
         "metrics": {k: {"value": v, **(FID if k == "fid" else CLUSTERS)}
                     for k, v in metrics.items()},
     }  # fmt: skip
+    if quality is not None:  # a post-hoc row: the zoo's measure of the generator it steered
+        record["generator"] = {"quality": {"n": 1000, **{k: {"value": v, "floor": 0.0}
+                                                         for k, v in quality.items()}}}  # fmt: skip
     if status != "ok":
         record["error"] = "RuntimeError: the sweep went on\nTraceback line"
     path = folder / name / "results.json"
@@ -38,8 +41,10 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
     sweep = tmp_path / "sweep"
     write_job(sweep, "0", "mic_gan", 0, {"fid": 50.0, "purity": 0.6})
     write_job(sweep, "1", "mic_gan", 1, {"fid": 54.0, "purity": 0.7})
-    write_job(sweep, "2", "pixel_kmeans", 0, {"fid": 30.0, "purity": 0.5})
-    write_job(sweep, "3", "pixel_kmeans", 1, {"fid": 40.0, "purity": 0.5})
+    write_job(sweep, "2", "pixel_kmeans", 0, {"fid": 30.0, "purity": 0.5},
+              quality={"fid": 20.0, "recall": 0.5})  # fmt: skip
+    write_job(sweep, "3", "pixel_kmeans", 1, {"fid": 40.0, "purity": 0.5},
+              quality={"fid": 30.0, "recall": 0.7})  # fmt: skip
     write_job(sweep, "4", "mic_gan", 2, {}, status="failed")
     write_job(sweep, "5", "mic_gan", 0, {"fid": 70.0, "purity": 0.2}, min_members_per_dim=10)
     main([str(sweep), "--out", str(tmp_path / "out")])
@@ -60,12 +65,14 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
     assert "| mic_gan [min_members_per_dim=None] | dcgan | **0.650 ± 0.071** | 2 |" in md
     assert "| pixel_kmeans | dcgan | **35.000 ± 7.071** | 2 |" in md  # FID: lower is better
     assert "## mnist_subset: fidelity" in md and "## mnist_subset: clusters" in md
-    assert md.index("fidelity") < md.index("clusters")
+    assert md.index("fidelity") < md.index("mnist_subset: generator") < md.index("clusters")
+    # the steered generator's quality: averaged like a metric, never marked best
+    assert "| pixel_kmeans | dcgan | 25.000 ± 7.071 | 0.600 ± 0.141 | 2 |" in md
     assert "| mnist_subset | mic_gan | 2 | failed | RuntimeError: the sweep went on |" in md
     assert "Traceback line" not in md
 
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert "<b>0.650 ± 0.071</b>" in page and "<b>35.000 ± 7.071</b>" in page
-    # the metric bars of two families, and the grid of each of the three rows' lowest seed
-    assert page.count("data:image/png;base64") == 2 + 3
+    # the metric bars of three families, and the grid of each of the three rows' lowest seed
+    assert page.count("data:image/png;base64") == 3 + 3
     assert "RuntimeError: the sweep went on" in page
