@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= toy
 SEEDS ?= 0
+METHODS ?=
+DATA ?=
 
-.PHONY: help install bench smoke test lint clean
+.PHONY: help install bench bench-full smoke test lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,9 +21,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install the package with dev extras
 
-# The rows it sweeps live in conf/bench/default.yaml.
-bench: $(STAMP) ## the default sweep (PROFILE=smoke|toy|paper, SEEDS=0,1,2)
-	$(BIN)/ganctrl -m bench=default experiment=$(PROFILE) seed=$(SEEDS)
+# A sweep (its rows: conf/bench/NAME.yaml) into outputs/bench/$(PROFILE), then the leaderboard
+# of everything finished there, also when a job failed (the sweep's exit status is kept).
+sweep = $(BIN)/ganctrl -m bench=$(1) experiment=$(PROFILE) seed=$(SEEDS) \
+	$(if $(METHODS),method=$(METHODS)) $(if $(DATA),data=$(DATA)); status=$$?; \
+	$(BIN)/python -m ganctrl.benchmarks.aggregate outputs/bench/$(PROFILE) \
+	--out results/$(PROFILE) && exit $$status
+
+bench: $(STAMP) ## five methods beside their baselines (PROFILE=smoke|toy|paper SEEDS=0,1,2 METHODS= DATA=)
+	$(call sweep,default)
+
+bench-full: $(STAMP) ## every method and ablation row on both data sets (same variables)
+	$(call sweep,full)
 
 smoke: $(STAMP) ## one job end to end in seconds
 	$(BIN)/ganctrl experiment=smoke

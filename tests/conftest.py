@@ -10,10 +10,11 @@ def compose_cfg():
     """Compose the real config tree (as `ganctrl` would) with overrides."""
     register_schema()
 
-    def _compose(*overrides: str):
+    def _compose(*overrides: str, return_hydra_config: bool = False):
         GlobalHydra.instance().clear()
         with initialize_config_module("ganctrl.conf", version_base="1.3"):
-            return compose("config", overrides=list(overrides))
+            return compose("config", overrides=list(overrides),
+                           return_hydra_config=return_hydra_config)  # fmt: skip
 
     yield _compose
     GlobalHydra.instance().clear()

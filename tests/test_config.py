@@ -31,6 +31,20 @@ def test_launchers_compose(compose_cfg, launcher):
     compose_cfg(f"hydra/launcher={launcher}")
 
 
+def test_the_default_bench_pairs_each_method_with_its_null_baseline(compose_cfg):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = compose_cfg("bench=default", return_hydra_config=True).hydra.sweeper.params
+    (override,) = OverridesParser.create().parse_overrides([f"method={params.method}"])
+    rows = list(override.sweep_string_iterator())
+    assert set(rows) <= set(options("method")) and params.data == "mnist_subset"
+    pairs = [("imle_clusters", "imle_clusters_random"),
+             ("triple_coupled", "triple_coupled_baseline"),
+             ("contrafeat_bi", "random_directions"), ("lu_centroid", "random_directions"),
+             ("mic_gan", "pixel_kmeans")]  # fmt: skip
+    assert all(method in rows and baseline in rows for method, baseline in pairs)
+
+
 def test_unknown_group_option_lists_the_choices(compose_cfg):
     with pytest.raises(ConfigCompositionException) as error:
         compose_cfg("data=mnsit")

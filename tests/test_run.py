@@ -16,7 +16,11 @@ TOP_KEYS = {"schema", "status", "run", "config", "config_hash", "trainer", "vers
 
 
 def ganctrl(
-    tmp_path: Path, *overrides: str, cache: Path | None = None, check: bool = True
+    tmp_path: Path,
+    *overrides: str,
+    cache: Path | None = None,
+    check: bool = True,
+    timeout: int = 300,
 ) -> subprocess.CompletedProcess:
     """Run the command in `tmp_path`; `cache`: the session's shared one unless a test needs a
     fresh cache of its own (tmp_path/cache)."""
@@ -24,7 +28,7 @@ def ganctrl(
     env = {**os.environ, "GANCTRL_CACHE": str(cache), "WANDB_MODE": "offline"}
     return subprocess.run(
         [GANCTRL, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=300, check=check,
+        timeout=timeout, check=check,
     )  # fmt: skip
 
 
@@ -144,11 +148,11 @@ def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, sh
 
 @pytest.mark.slow
 def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, shared_cache):
-    """`make bench`'s sweep, narrowed to one data set: every conf/method option is a row."""
+    """`make bench-full`'s sweep, narrowed to one data set: every conf/method option is a row."""
     start = time.perf_counter()
-    ganctrl(tmp_path, "-m", "bench=default", "experiment=smoke", "data=mnist_subset",
-            cache=shared_cache)  # fmt: skip
-    assert time.perf_counter() - start < 4 * 60
+    ganctrl(tmp_path, "-m", "bench=full", "experiment=smoke", "data=mnist_subset",
+            cache=shared_cache, timeout=600)  # fmt: skip
+    assert time.perf_counter() - start < 5 * 60
     records = results(tmp_path)
     rows = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
     assert sorted(r["run"]["method"] for r in records) == rows
@@ -202,6 +206,11 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         run_dir = Path(record["config"]["paths"]["output"])
         assert (run_dir / record["artifacts"]["attention"]).stat().st_size > 0
     assert "patterns" in by_method["contrafeat_pt"]["artifacts"]
+    for variant in ("bi", "pt"):  # Table 1's "att" rows: fixed directions, attention learned
+        for base in ("ganspace", "sefa"):
+            record = by_method[f"contrafeat_{variant}_{base}"]
+            assert record["config"]["method"]["base"] == base
+            assert record["config"]["method"]["variant"] == variant
     # The triple-coupled GAN trains its own conditioned GAN; its baseline is the featureless one.
     coupled, baseline = by_method["triple_coupled"], by_method["triple_coupled_baseline"]
     assert coupled["run"]["control"] == "FeatureConditioned"
@@ -213,6 +222,16 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     for name in ("grid", "exemplars"):
         assert (run_dir / coupled["artifacts"][name]).stat().st_size > 0, name
     assert baseline["run"]["control"] == "Unconditional" and "fid" in baseline["metrics"]
+    # Table 3's rows and the pixel sensor: the same class, one setting changed each.
+    changed = {"triple_coupled_no_same": ("lambda_same", 0.0),
+               "triple_coupled_no_diff": ("lambda_diff", 0.0),
+               "triple_coupled_minimax": ("objective", "minimax"),
+               "triple_coupled_pixels": ("sensor", "pixels")}  # fmt: skip
+    for method, (key, value) in changed.items():
+        record = by_method[method]
+        assert record["config"]["method"][key] == value and record["status"] == "ok", method
+        assert record["run"]["control"] == "FeatureConditioned"
+    assert by_method["triple_coupled_pixels"]["training"]["feature_dim"] == 32 * 32
     # MIC-GAN trains its conditional GAN through every phase; its two baselines are rows too.
     mic = by_method["mic_gan"]
     assert mic["run"]["control"] == "TableClusters"
@@ -224,7 +243,7 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     # Run again, the sweep skips every finished job and leaves its results as they were.
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "outputs").rglob("results.json")}
     start = time.perf_counter()
-    rerun = ganctrl(tmp_path, "-m", "bench=default", "experiment=smoke", "data=mnist_subset",
+    rerun = ganctrl(tmp_path, "-m", "bench=full", "experiment=smoke", "data=mnist_subset",
                     cache=shared_cache)  # fmt: skip
     assert time.perf_counter() - start < 60
     assert (rerun.stdout + rerun.stderr).count("holds this config's finished results") == len(rows)
