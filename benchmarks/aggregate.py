@@ -27,10 +27,10 @@ from ganctrl.cache import config_hash
 # Where lower is better; every other metric is better higher. Columns without an order (edit
 # scales, image change, counts of images) are listed in UNRANKED and never marked best.
 LOWER_IS_BETTER = ("fid", "kid", "ppl_standard", "ppl_directions", "ppl_directions_calibrated")
-UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio", "generator_fid",
-            "generator_precision", "generator_recall")  # fmt: skip
 # The pretrained generator a post-hoc row steered, as the zoo measured it: context, not a score.
 GENERATOR_QUALITY = ("fid", "precision", "recall")
+UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio",
+            *(f"generator_{name}" for name in GENERATOR_QUALITY))  # fmt: skip
 NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of each column per "
         "data set in bold (lower is better for " + ", ".join(LOWER_IS_BETTER) + "; "
         + ", ".join(UNRANKED) + " are not ranked). Within a data set every column was computed "

@@ -17,8 +17,8 @@ def test_the_hash_is_the_config_without_where_it_writes_and_logs():
     assert job_hash(CONFIG) != job_hash({**CONFIG, "seed": 1})
 
 
-def write(folder, status, digest, name="results.json"):
-    (folder / name).write_text(json.dumps({"status": status, "config_hash": digest}))
+def write(folder, status, digest):
+    (folder / "results.json").write_text(json.dumps({"status": status, "config_hash": digest}))
 
 
 def test_only_a_finished_record_of_the_same_config_is_trusted(tmp_path):
