@@ -246,7 +246,9 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     rerun = ganctrl(tmp_path, "-m", "bench=full", "experiment=smoke", "data=mnist_subset",
                     cache=shared_cache)  # fmt: skip
     assert time.perf_counter() - start < 60
-    assert (rerun.stdout + rerun.stderr).count("holds this config's finished results") == len(rows)
+    log = rerun.stdout + rerun.stderr
+    assert log.count("holds this config's finished results") == len(rows)
+    assert f"sweep job {len(rows)} of {len(rows)};" in log  # the glob(*) rows counted as jobs
     assert {p: p.stat().st_mtime_ns for p in written} == written
 
 
