@@ -68,7 +68,12 @@ class EvaluationNet(nn.Module):
 
     @torch.no_grad()
     def run(self, images: torch.Tensor, batch_size: int = 500) -> NetOutput:
-        """One pass over an image set in batches; outputs on the CPU."""
+        """One pass over an image set in batches; outputs on the CPU, the same whatever the
+        batch size (other tools' FID moves with it): the net must be in eval mode, where batch
+        norm and dropout treat each image on its own."""
+        if self.training:
+            raise ValueError(f"evaluation net {self.name} is in training mode: its features would "
+                             "depend on the batch; call .eval() first")  # fmt: skip
         device = next(self.parameters()).device
         parts = [
             self.embed(self.convention(images[i : i + batch_size].to(device)))

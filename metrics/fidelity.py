@@ -10,13 +10,16 @@ Each metric is a pure function of features or class probabilities:
 - Density/coverage (Naeem et al. 2020): k = 5, strict <.
 - Confidence: the mean over images of the class head's largest probability, max_c p(c|x): how
   surely the evaluation net reads a class (on Shapes, a shape) in each image.
-Every input is checked for NaN and inf first (ganctrl/finite.py). Precision/recall and
-density/coverage come together from metrics/neighbours.py: one exact float64 distance engine,
-the real set's radii formed once for the generated set and the floor, one real–fake pass each.
+Every input is checked for NaN and inf first (ganctrl/finite.py). In the family, KID,
+precision/recall and density/coverage come together from metrics/neighbours.py: three Gram
+matrices in tiles on the job's device, the real set's formed once for the generated set and the
+floor, with exact float64 distances wherever a decision needs them. `kid` below is KID's float64
+definition, which that shared pass equals on the same seeded subsets to float tolerance.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +27,7 @@ import numpy as np
 from ganctrl.finite import finite_rows
 from ganctrl.methods.base import Control
 from ganctrl.metrics.evaluate import Context, register_family, timed
-from ganctrl.metrics.neighbours import RealBalls, manifold_scores
+from ganctrl.metrics.neighbours import KidDraws, ReferenceSet, compare
 
 
 def gaussian_stats(features, name: str = "features") -> tuple[np.ndarray, np.ndarray]:
@@ -106,14 +109,14 @@ def kid(features1, features2, subsets: int = 100, subset_size: int = 1000, seed:
 
 def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     """Precision: share of fakes inside some real k-NN ball; recall: the reverse (both ≤)."""
-    scores = manifold_scores(RealBalls.of(real, (k,)), fake, pr_k=k, dc_k=k)
+    scores = compare(ReferenceSet.of(real, (k,)), fake, pr_k=k, dc_k=k)
     return scores["precision"], scores["recall"]
 
 
 def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     """Density: mean count of real k-NN balls around each fake / k; coverage: share of real
     points whose k-NN ball holds at least one fake (both strict <)."""
-    scores = manifold_scores(RealBalls.of(real, (k,)), fake, pr_k=k, dc_k=k)
+    scores = compare(ReferenceSet.of(real, (k,)), fake, pr_k=k, dc_k=k)
     return scores["density"], scores["coverage"]
 
 
@@ -150,14 +153,17 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     value, seconds = timed(class_confidence, fake_probs)
     ctx.record("confidence", value, n, seconds, real_test=class_confidence(real_probs),
                head=ctx.net.class_head)  # fmt: skip
-    kid_args = (s.kid_subsets, s.kid_subset_size, seed)
-    (mean, std), seconds = timed(kid, fake, real, *kid_args)
-    ctx.record("kid", mean, n, seconds, std=std, floor=kid(floor, real, *kid_args)[0])
-    balls, ball_seconds = timed(RealBalls.of, real, (s.pr_k, s.dc_k))
-    scores, seconds = timed(manifold_scores, balls, fake, s.pr_k, s.dc_k)
-    floors = manifold_scores(balls, floor, s.pr_k, s.dc_k)
-    shared = ["precision", "recall", "density", "coverage"]
-    for name in shared:  # one real-ball pass and one real–fake pass serve all four
+    device = next(ctx.net.parameters()).device
+    start = time.perf_counter()
+    draws = KidDraws.of(n, n, s.kid_subsets, s.kid_subset_size, seed, device)
+    reference = ReferenceSet.of(real, (s.pr_k, s.dc_k), draws, device)
+    scores = compare(reference, fake, s.pr_k, s.dc_k)
+    seconds = time.perf_counter() - start
+    floors = compare(reference, floor, s.pr_k, s.dc_k)
+    shared = ["kid", "precision", "recall", "density", "coverage"]
+    ctx.record("kid", scores["kid"], n, seconds, std=scores["kid_std"], floor=floors["kid"],
+               seconds_shared_with=shared)  # fmt: skip
+    for name in shared[1:]:  # one real pass and one fake–real pass serve all five
         k = s.pr_k if name in ("precision", "recall") else s.dc_k
-        ctx.record(name, scores[name], n, ball_seconds + seconds, floor=floors[name], k=k,
+        ctx.record(name, scores[name], n, seconds, floor=floors[name], k=k,
                    seconds_shared_with=shared)  # fmt: skip

@@ -1,11 +1,23 @@
-"""Precision/recall and density/coverage read from one pass over each distance matrix.
+"""Precision/recall, density/coverage and KID from one pass over each pair of feature sets.
 
-The four metrics need the real set's k-NN radii (k = 3 for precision/recall, 5 for density/
-coverage), the fake set's k = 3 radii, and the real–fake distances. Computed per metric that is
-five matrices per comparison, and the real–real one again for every comparison against the same
-real set (the generated set, then the train-split floor). Here the real radii for every k come
-from one pass and are reused across comparisons (`RealBalls`), and one real–fake pass yields all
-four metrics, from the one exact float64 distance engine (`distance_blocks`).
+The four manifold metrics need the real set's k-NN radii (k = 3 for precision/recall, 5 for
+density/coverage), the fake set's k = 3 radii, and which real–fake distances fall inside which
+radius; KID needs the polynomial kernel over real–real, fake–fake and real–fake pairs. All of it
+is read from three Gram matrices, each formed once, a tile of rows at a time on the job's device
+(memory bounded whatever N is): real–real (`ReferenceSet`, kept for every comparison against the
+same real set), fake–fake and fake–real (`compare`).
+
+Exactness. The Gram tiles are float32 matrix products, fast on any device; a distance computed
+from them (‖a‖² + ‖b‖² − 2aᵀb) is within a known bound (`_margin`) of the exact one. Every
+decision the metrics take is a comparison of a distance with a radius, so a decision the bound
+cannot settle, and every radius itself, is taken again from exact float64 differences of the
+original features (`exact_distances`, the one exact function: a radius and a distance compared
+with it come out of the same arithmetic, so exact duplicates sit at 0 and equal distances tie).
+The manifold metrics are therefore those of exact float64 distances, bit for bit. The features
+are centred on the real set's mean first, which changes no distance and keeps the bound tight.
+KID's kernel sums are float32 tiles summed in float64: equal to the float64 formula to float
+tolerance (tests pin both), about 1e-6 relative where the features' ‖mean‖²/d is near 1 or
+below (the kernel's constant); the error grows with it, to 1e-3 at 2 500.
 """
 
 from __future__ import annotations
@@ -18,74 +30,247 @@ import torch
 
 from ganctrl.finite import finite_rows
 
-# Distances the exact engine holds at once; bounds memory whatever N is.
-BLOCK_BYTES = 64 * 2**20
+# Float32 Gram entries held at once; bounds memory whatever N is.
+TILE_BYTES = 64 * 2**20
+# Candidates beyond the k + 1 nearest that a radius is checked against; more candidates make
+# the exact fallback (a row whose bound could not rule out a closer point) rarer.
+SPARE_CANDIDATES = 4
 
 
-def distance_blocks(
-    queries: np.ndarray, database: np.ndarray
-) -> Iterator[tuple[slice, torch.Tensor]]:
-    """Exact Euclidean distances in float64, a block of query rows at a time: (rows, block) with
-    block[i, j] = ‖queries[rows][i] − database[j]‖.
-
-    Direct differences, not ‖q‖² + ‖x‖² − 2 qᵀx: that expansion cancels catastrophically where
-    points nearly coincide or share a large offset, so an exact duplicate would sit a noise
-    distance from its copy and a radius of exactly 0 would come out as noise. Each entry is
-    computed the same way wherever it falls, so d(a, b) here equals d(b, a) in any block.
-    """
-    q, x = torch.from_numpy(queries), torch.from_numpy(database)
-    rows = max(1, BLOCK_BYTES // (8 * max(1, len(x))))
-    for start in range(0, len(q), rows):
-        block = slice(start, start + rows)
-        yield block, torch.cdist(q[block], x, compute_mode="donot_use_mm_for_euclid_dist")
+def _unit_roundoff(device: torch.device) -> float:
+    """Of the float32 products, as the user's matmul precision lets torch compute them: bfloat16
+    passes ("medium") keep 8 mantissa bits, TF32 ("high", or allowed on CUDA) keeps 11."""
+    precision = torch.get_float32_matmul_precision()
+    if precision == "medium":
+        return 2.0**-8
+    if device.type == "cuda" and (precision == "high" or torch.backends.cuda.matmul.allow_tf32):
+        return 2.0**-11
+    return 2.0**-24
 
 
-def neighbour_radii(points: np.ndarray, ks: tuple[int, ...], name: str) -> dict[int, torch.Tensor]:
-    """For each k: the distance from each point to its k-th nearest other point, all k from one
-    pass: the (k+1)-th smallest distance with its own zero counted. Dropping column 0 instead
-    would go wrong on exact duplicates, whose own index need not come first among the zeros."""
+@dataclass
+class Points:
+    """One feature set on the engine's device: the exact rows, and the centred float32 rows the
+    Gram tiles are formed from."""
+
+    exact: torch.Tensor  # (n, d) float64, as given
+    centre: torch.Tensor  # (d,) float64, shared by every set compared with this one
+    fast: torch.Tensor  # (n, d) float32: exact − centre
+    norms: torch.Tensor  # (n,) float32: ‖fast‖²
+    centre_dots: torch.Tensor  # (n,) float32: (exact − centre)·centre, for KID's raw products
+
+    @classmethod
+    def of(cls, values, name: str, centre: torch.Tensor | None = None, device=None) -> Points:
+        exact = torch.from_numpy(finite_rows(values, name)).to(device or "cpu")
+        centre = exact.mean(dim=0) if centre is None else centre
+        centred = exact - centre
+        fast = centred.float()
+        norms = (fast.double() ** 2).sum(dim=1).float()
+        return cls(exact, centre, fast, norms, (centred @ centre).float())
+
+    def like(self, values, name: str) -> Points:
+        """Another set, centred on this one's centre and on its device."""
+        return Points.of(values, name, self.centre, self.exact.device)
+
+    def __len__(self) -> int:
+        return len(self.exact)
+
+
+def exact_distances(a: Points, rows: torch.Tensor, b: Points, cols: torch.Tensor) -> torch.Tensor:
+    """‖a[rows[p]] − b[cols[p]]‖ for each pair p, from float64 differences of the original rows."""
+    difference = a.exact[rows] - b.exact[cols]
+    return (difference * difference).sum(dim=1).sqrt()
+
+
+def gram_tiles(a: Points, b: Points) -> Iterator[tuple[slice, torch.Tensor]]:
+    """(rows, the centred float32 Gram a[rows] · bᵀ), a tile of rows at a time, each written
+    over the last one's memory (a consumer copies what it keeps)."""
+    step = max(1, TILE_BYTES // (4 * max(1, len(b))))
+    buffer = a.fast.new_empty(min(step, len(a)), len(b))
+    for start in range(0, len(a), step):
+        rows = slice(start, min(start + step, len(a)))
+        yield rows, torch.mm(a.fast[rows], b.fast.T, out=buffer[: rows.stop - start])
+
+
+def _to_squared(gram: torch.Tensor, a: Points, rows: slice, b: Points) -> torch.Tensor:
+    """The tile's squared distances ‖a‖² + ‖b‖² − 2aᵀb, in place of its Gram."""
+    return gram.mul_(-2).add_(b.norms[None, :]).add_(a.norms[rows, None])
+
+
+def _margin(a: Points, rows: slice, b: Points) -> float:
+    """A bound on |computed − exact| squared distance over a tile: a d-term float32 dot product
+    errs by at most d·u·‖a‖‖b‖, the rounding of the inputs and of the sums adds a few u·‖·‖²;
+    doubled for safety."""
+    u, d = _unit_roundoff(a.fast.device), a.fast.shape[1]
+    return 2 * (d + 16) * u * (a.norms[rows].max().item() + b.norms.max().item())
+
+
+def _within_radius(
+    squared: torch.Tensor, margin: float, radius: torch.Tensor, strict: bool,
+    a: Points, rows: slice, b: Points,
+) -> torch.Tensor:  # fmt: skip
+    """Bool tile: d(a_i, b_j) < radius (strict) or ≤ radius, with `radius` broadcastable to the
+    tile (one per column or per row). The float32 tile decides where the margin allows, exact
+    distances decide the rest."""
+    radius_squared = (radius * radius).float()
+    inside = squared < radius_squared - margin
+    unsure = (squared <= radius_squared + margin) ^ inside  # inside implies the first
+    i, j = unsure.nonzero(as_tuple=True)
+    if len(i):
+        distance = exact_distances(a, i + rows.start, b, j)
+        bound = radius.expand_as(squared)[i, j]
+        inside[i, j] = distance < bound if strict else distance <= bound
+    return inside
+
+
+def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ...]):
+    """Each row's exact k-NN radius for each k: its (k+1)-th smallest distance, own zero counted
+    (dropping column 0 instead would go wrong on exact duplicates, whose own index need not come
+    first among the zeros).
+
+    With every computed squared distance within M of the exact one, the computed and the exact
+    (k+1)-th smallest are within M of each other, so a point computed 2M below the (k+1)-th is
+    surely nearer and one 2M above surely farther: only the few in between need exact distances.
+    A row whose candidates end within 2M of it gets a whole exact row."""
+    count = min(len(points), max(ks) + 1 + SPARE_CANDIDATES)
+    computed, candidates = squared.topk(count, dim=1, largest=False, sorted=True)
+    margin = 2 * _margin(points, rows, points)
+    row_ids = torch.arange(rows.start, rows.stop, device=squared.device)
+    radii = {}
+    for k in ks:
+        at_k = computed[:, k : k + 1]
+        below = (computed < at_k - margin).sum(dim=1)
+        unsure = (computed - at_k).abs() <= margin
+        i, j = unsure.nonzero(as_tuple=True)
+        exact = torch.full(computed.shape, torch.inf, dtype=torch.float64, device=squared.device)
+        exact[i, j] = exact_distances(points, row_ids[i], points, candidates[i, j])
+        radius = exact.sort(dim=1).values.gather(1, (k - below)[:, None]).squeeze(1)
+        if count < len(points):
+            for r in (computed[:, -1] <= at_k[:, 0] + margin).nonzero(as_tuple=True)[0].tolist():
+                everyone = torch.arange(len(points), device=squared.device)
+                row = torch.full_like(everyone, rows.start + r)
+                radius[r] = exact_distances(points, row, points, everyone).sort().values[k]
+        radii[k] = radius
+    return radii
+
+
+@dataclass
+class KidDraws:
+    """KID's seeded subsets (Bińkowski et al.: unbiased MMD² with k(x, y) = (xᵀy/d + 1)³ over
+    equal-size subsets), as 0/1 membership columns: x_sets[i, s] = 1 where fake i is in draw s."""
+
+    x_sets: torch.Tensor  # (n_fake, S) float32
+    y_sets: torch.Tensor  # (n_real, S) float32
+    size: int
+
+    @classmethod
+    def of(cls, n_x: int, n_y: int, subsets: int, subset_size: int, seed: int, device=None):
+        m = min(subset_size, n_x, n_y)
+        if m < 2:
+            raise ValueError("KID needs at least 2 samples in each set")
+        if m == n_x == n_y:
+            subsets = 1  # every "subset" is the whole of both sets: all draws give the same value
+        rng = np.random.default_rng(seed)
+        x_sets, y_sets = torch.zeros(n_x, subsets), torch.zeros(n_y, subsets)
+        for s in range(subsets):  # the draw order of the float64 reference, fidelity.kid
+            x_sets[rng.choice(n_x, m, replace=False), s] = 1.0
+            y_sets[rng.choice(n_y, m, replace=False), s] = 1.0
+        return cls(x_sets.to(device or "cpu"), y_sets.to(device or "cpu"), m)
+
+
+def _kernel_sums(
+    gram: torch.Tensor, a: Points, rows: slice, b: Points, a_sets: torch.Tensor,
+    b_sets: torch.Tensor, same: bool,
+) -> torch.Tensor:  # fmt: skip
+    """Per draw s: Σ k(a_i, b_j) over a_i in draw s of `a_sets` (these rows) and b_j in draw s of
+    `b_sets`, i ≠ j when a and b are one set (`same`). With x = c + centre the raw product is
+    xᵀy = cₓᵀc_y + cₓ·centre + c_y·centre + ‖centre‖²."""
+    d = a.fast.shape[1]
+    constant = float(a.centre @ a.centre) / d + 1.0
+    kernel = torch.add(b.centre_dots[None, :] / d, gram, alpha=1.0 / d)
+    kernel.add_(a.centre_dots[rows, None] / d + constant).pow_(3)
+    if same:
+        kernel.diagonal(offset=rows.start).zero_()
+    return ((kernel @ b_sets).double() * a_sets[rows].double()).sum(dim=0)
+
+
+def _within_pass(points: Points, ks: tuple[int, ...], sets: torch.Tensor | None):
+    """One pass over a set against itself: its k-NN radius for each k, and KID's within-set
+    kernel sums over the draws in `sets`."""
+    radii = {k: torch.empty(len(points), dtype=torch.float64, device=points.exact.device)
+             for k in ks}  # fmt: skip
+    sums = 0.0
+    for rows, gram in gram_tiles(points, points):
+        if sets is not None:  # before the tile turns into distances
+            sums = sums + _kernel_sums(gram, points, rows, points, sets, sets, same=True)
+        for k, radius in _radii(points, rows, _to_squared(gram, points, rows, points), ks).items():
+            radii[k][rows] = radius
+    return radii, sums
+
+
+def _check_k(points: Points, ks: tuple[int, ...], name: str) -> None:
     top = max(ks)
     if not 1 <= min(ks) or top >= len(points):
         raise ValueError(f"{name}: a k-th other neighbour (k={top}) needs more than k points, "
                          f"got {len(points)}")  # fmt: skip
-    nearest = torch.empty(len(points), top + 1, dtype=torch.float64)
-    for rows, block in distance_blocks(points, points):
-        nearest[rows] = block.topk(top + 1, dim=1, largest=False, sorted=True).values
-    return {k: nearest[:, k].clone() for k in ks}
 
 
 @dataclass
-class RealBalls:
-    """A real set's features and their k-NN radii, formed once, compared with many fake sets."""
+class ReferenceSet:
+    """A real set's features, k-NN radii and KID within-set sums, formed in one pass and compared
+    with many fake sets (the generated set, then the train-split floor)."""
 
-    features: np.ndarray
+    points: Points
     radii: dict[int, torch.Tensor]
+    kid: KidDraws | None
+    kid_within: torch.Tensor | None
 
     @classmethod
-    def of(cls, real, ks: tuple[int, ...]) -> RealBalls:
-        features = finite_rows(real, "real features")
-        return cls(features, neighbour_radii(features, tuple(sorted(set(ks))), "real features"))
+    def of(cls, real, ks: tuple[int, ...], kid: KidDraws | None = None, device=None):
+        points = Points.of(real, "real features", device=device)
+        ks = tuple(sorted(set(ks)))
+        _check_k(points, ks, "real features")
+        radii, within = _within_pass(points, ks, None if kid is None else kid.y_sets)
+        return cls(points, radii, kid, within if kid is not None else None)
 
 
-def manifold_scores(balls: RealBalls, fake, pr_k: int = 3, dc_k: int = 5) -> dict[str, float]:
-    """Precision and recall (Kynkäänniemi et al., k = pr_k, ≤) and density and coverage (Naeem
-    et al., k = dc_k, strict <) of `fake` against the real set, from one real–fake pass."""
-    fake = finite_rows(fake, "fake features")
-    real_pr, real_dc = balls.radii[pr_k], balls.radii[dc_k]
-    fake_pr = neighbour_radii(fake, (pr_k,), "fake features")[pr_k]
-    n_real = len(balls.features)
-    fake_inside = torch.zeros(len(fake), dtype=torch.bool)
-    real_inside = torch.zeros(n_real, dtype=torch.bool)
-    counts = torch.zeros(len(fake), dtype=torch.int64)
-    nearest_fake = torch.full((n_real,), torch.inf, dtype=torch.float64)
-    for rows, block in distance_blocks(fake, balls.features):
-        fake_inside[rows] = (block <= real_pr).any(dim=1)
-        real_inside |= (block <= fake_pr[rows, None]).any(dim=0)
-        counts[rows] = (block < real_dc).sum(dim=1)
-        nearest_fake = torch.minimum(nearest_fake, block.min(dim=0).values)
-    return {
+def compare(reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5) -> dict[str, float]:
+    """Precision and recall (Kynkäänniemi et al., k = pr_k, ≤), density and coverage (Naeem et
+    al., k = dc_k, strict <), and, where the reference holds KID draws, KID's mean and std, of
+    `fake` against the reference, from a fake–fake and a fake–real pass."""
+    real = reference.points
+    fake = real.like(fake, "fake features")
+    _check_k(fake, (pr_k,), "fake features")
+    draws = reference.kid
+    if draws is not None and len(draws.x_sets) != len(fake):
+        raise ValueError(f"KID draws were made for {len(draws.x_sets)} fake rows, not {len(fake)}")
+    fake_radii, fake_within = _within_pass(fake, (pr_k,), None if draws is None else draws.x_sets)
+    fake_pr = fake_radii[pr_k]
+    real_pr, real_dc = reference.radii[pr_k][None, :], reference.radii[dc_k][None, :]
+    device = real.exact.device
+    fake_inside = torch.zeros(len(fake), dtype=torch.bool, device=device)
+    counts = torch.zeros(len(fake), dtype=torch.int64, device=device)
+    real_inside = torch.zeros(len(real), dtype=torch.bool, device=device)
+    covered = torch.zeros(len(real), dtype=torch.bool, device=device)
+    cross = 0.0
+    for rows, gram in gram_tiles(fake, real):
+        if draws is not None:  # before the tile turns into distances
+            cross = cross + _kernel_sums(gram, fake, rows, real, draws.x_sets, draws.y_sets, False)
+        tile = (_to_squared(gram, fake, rows, real), _margin(fake, rows, real))
+        fake_inside[rows] = _within_radius(*tile, real_pr, False, fake, rows, real).any(dim=1)
+        in_dc = _within_radius(*tile, real_dc, True, fake, rows, real)
+        counts[rows] = in_dc.sum(dim=1)
+        covered |= in_dc.any(dim=0)
+        radius = fake_pr[rows, None]
+        real_inside |= _within_radius(*tile, radius, False, fake, rows, real).any(dim=0)
+    scores = {
         "precision": fake_inside.double().mean().item(),
         "recall": real_inside.double().mean().item(),
         "density": counts.double().mean().item() / dc_k,
-        "coverage": (nearest_fake < real_dc).double().mean().item(),
+        "coverage": covered.double().mean().item(),
     }
+    if draws is not None:
+        m = draws.size
+        values = (fake_within + reference.kid_within) / (m * (m - 1)) - 2 * cross / m**2
+        scores["kid"], scores["kid_std"] = values.mean().item(), values.std(correction=0).item()
+    return scores

@@ -15,6 +15,7 @@ from torch_fidelity.metric_prc import prc_features_to_metric
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from ganctrl.metrics import fidelity, neighbours
+from ganctrl.metrics.neighbours import KidDraws, ReferenceSet, compare
 
 
 def test_fid_closed_form_for_known_gaussians():
@@ -250,17 +251,48 @@ def test_a_common_offset_changes_nothing(duplicates):
     assert moved == pytest.approx(plain, abs=1e-9)
 
 
-def test_blocks_are_exact_distances_and_do_not_change_the_metrics(monkeypatch):
+def test_tiles_and_float32_screening_change_nothing(monkeypatch):
+    """Every decision taken from exact float64 distances (an infinite margin, no spare
+    candidates: each radius from a whole exact row) against the float32 tiles' screening, in
+    small and in whole tiles, on data with ties and a large common offset."""
     real, fake = _seeded_pair(seed=12, d=8)
-    whole = fidelity.precision_recall(real, fake, 3) + fidelity.density_coverage(real, fake, 5)
-    monkeypatch.setattr(neighbours, "BLOCK_BYTES", 8 * len(real) * 50)  # 50 rows a block
-    blocks = list(neighbours.distance_blocks(fake, real))
-    assert len(blocks) == math.ceil(len(fake) / 50)
-    matrix = torch.cat([block for _, block in blocks]).numpy()
+    lattice = np.random.default_rng(12).integers(-2, 3, size=(200, 4)).astype(np.float64)
+    cases = [(real, fake), (real + 1e3, fake + 1e3), (lattice, lattice[::-1] + 0.0)]
+
+    def scores():
+        return [compare(ReferenceSet.of(r, (3, 5)), f, 3, 5) for r, f in cases]
+
+    screened = scores()
+    monkeypatch.setattr(neighbours, "TILE_BYTES", 4 * 300 * 50)  # 50 rows a tile
+    assert len(list(neighbours.gram_tiles(*[neighbours.Points.of(real, "x")] * 2))) == 6
+    assert scores() == screened
+    monkeypatch.setattr(neighbours, "_margin", lambda *args: math.inf)
+    monkeypatch.setattr(neighbours, "SPARE_CANDIDATES", 0)
+    assert scores() == screened
+
+
+def test_exact_distances_are_float64_differences():
+    real, fake = _seeded_pair(seed=13, d=8)
+    a, b = neighbours.Points.of(fake, "fake"), neighbours.Points.of(real, "real")
+    rows, cols = torch.arange(240).repeat_interleave(300), torch.arange(300).repeat(240)
+    matrix = neighbours.exact_distances(a, rows, b, cols).view(240, 300).numpy()
     direct = np.sqrt(((fake[:, None, :] - real[None, :, :]) ** 2).sum(axis=2))
     np.testing.assert_allclose(matrix, direct, rtol=1e-14)
-    chunked = fidelity.precision_recall(real, fake, 3) + fidelity.density_coverage(real, fake, 5)
-    assert chunked == whole
+
+
+@pytest.mark.parametrize("offset", [0.0, 1.0])
+def test_the_shared_pass_kid_equals_the_float64_definition_on_the_same_subsets(offset):
+    """The same seeded draws, the kernel from float32 Gram tiles: equal to float tolerance. The
+    offset checks the centring: KID's kernel, unlike a distance, sees the raw products. (The
+    float32 kernel's error grows with ‖mean‖²/d: 1e-6 relative here at 1, 1e-3 at 2 500.)"""
+    rng = np.random.default_rng(16)
+    real, fake = rng.normal(size=(400, 32)) + offset, rng.normal(size=(300, 32)) * 1.1 + offset
+    draws = KidDraws.of(300, 400, subsets=20, subset_size=100, seed=3)
+    scores = compare(ReferenceSet.of(real, (3, 5), draws), fake)
+    mean, std = fidelity.kid(fake, real, subsets=20, subset_size=100, seed=3)
+    assert scores["kid"] == pytest.approx(mean, rel=1e-5, abs=1e-7)
+    assert scores["kid_std"] == pytest.approx(std, rel=1e-4)
+    assert abs(mean) > 1e-3  # a real difference, not two zeros agreeing
 
 
 def test_radii_need_more_points_than_k():
@@ -297,16 +329,17 @@ def test_non_finite_rows_are_rejected_by_name_and_count(metric, message):
 
 def test_one_pass_gives_all_four_at_their_own_k_against_prdc():
     """The family's shared pass (k = 3 for precision/recall, 5 for density/coverage, the real
-    balls reused for a second fake set) against prdc at each k."""
-    from ganctrl.metrics.neighbours import RealBalls, manifold_scores
-
+    set's radii and KID sums reused for a second fake set) against prdc at each k, and KID
+    against its definition."""
     rng = np.random.default_rng(7)
     real, fake, floor = (rng.normal(size=(300, 6)) for _ in range(3))
-    balls = RealBalls.of(real, (3, 5))
+    reference = ReferenceSet.of(real, (3, 5), KidDraws.of(300, 300, 10, 50, seed=0))
     for other in (fake + 0.3, floor):
-        scores = manifold_scores(balls, other, pr_k=3, dc_k=5)
+        scores = compare(reference, other, pr_k=3, dc_k=5)
         at3, at5 = compute_prdc(real, other, 3), compute_prdc(real, other, 5)
         assert scores["precision"] == pytest.approx(at3["precision"])
         assert scores["recall"] == pytest.approx(at3["recall"])
         assert scores["density"] == pytest.approx(at5["density"])
         assert scores["coverage"] == pytest.approx(at5["coverage"])
+        mean, _ = fidelity.kid(other, real, 10, 50, seed=0)
+        assert scores["kid"] == pytest.approx(mean, rel=1e-5, abs=1e-7)
