@@ -8,7 +8,7 @@ SEEDS ?= 0
 METHODS ?=
 DATA ?=
 
-.PHONY: help install bench bench-full smoke test lint clean
+.PHONY: help install bench bench-full smoke perf test lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ bench-full: $(STAMP) ## every method and ablation row on both data sets (same va
 
 smoke: $(STAMP) ## one job end to end in seconds
 	$(BIN)/ganctrl experiment=smoke
+
+perf: $(STAMP) ## fidelity layer vs bare pass and torch-fidelity, radii vs scikit-learn (docs/PERFORMANCE.md)
+	$(BIN)/python -m ganctrl.benchmarks.perf.fidelity --sweep outputs/bench/$(PROFILE)
 
 test: $(STAMP) ## the test suite (what CI runs); the quick loop: .venv/bin/pytest -m "not slow"
 	$(BIN)/pytest --durations=15

@@ -11,7 +11,7 @@ Each metric is a pure function of features or class probabilities:
 - Confidence: the mean over images of the class head's largest probability, max_c p(c|x): how
   surely the evaluation net reads a class (on Shapes, a shape) in each image.
 Every input is checked for NaN and inf first (ganctrl/finite.py). In the family, KID,
-precision/recall and density/coverage come together from metrics/neighbours.py: three Gram
+precision/recall and density/coverage come together from metrics/neighbours.py: three distance
 matrices in tiles on the job's device, the real set's formed once for the generated set and the
 floor, with exact float64 distances wherever a decision needs them. `kid` below is KID's float64
 definition, which that shared pass equals on the same seeded subsets to float tolerance.

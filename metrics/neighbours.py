@@ -3,21 +3,22 @@
 The four manifold metrics need the real set's k-NN radii (k = 3 for precision/recall, 5 for
 density/coverage), the fake set's k = 3 radii, and which real–fake distances fall inside which
 radius; KID needs the polynomial kernel over real–real, fake–fake and real–fake pairs. All of it
-is read from three Gram matrices, each formed once, a tile of rows at a time on the job's device
-(memory bounded whatever N is): real–real (`ReferenceSet`, kept for every comparison against the
-same real set), fake–fake and fake–real (`compare`).
+is read from three matrices of squared distances, each formed once, a tile of rows at a time on
+the job's device (memory bounded whatever N is): real–real (`ReferenceSet`, kept for every
+comparison against the same real set), fake–fake and fake–real (`compare`).
 
-Exactness. The Gram tiles are float32 matrix products, fast on any device; a distance computed
-from them (‖a‖² + ‖b‖² − 2aᵀb) is within a known bound (`_margin`) of the exact one. Every
-decision the metrics take is a comparison of a distance with a radius, so a decision the bound
-cannot settle, and every radius itself, is taken again from exact float64 differences of the
-original features (`exact_distances`, the one exact function: a radius and a distance compared
-with it come out of the same arithmetic, so exact duplicates sit at 0 and equal distances tie).
-The manifold metrics are therefore those of exact float64 distances, bit for bit. The features
-are centred on the real set's mean first, which changes no distance and keeps the bound tight.
-KID's kernel sums are float32 tiles summed in float64: equal to the float64 formula to float
-tolerance (tests pin both), about 1e-6 relative where the features' ‖mean‖²/d is near 1 or
-below (the kernel's constant); the error grows with it, to 1e-3 at 2 500.
+Exactness. The tiles are float32 matrix products, fast on any device: rows [a, ‖a‖², 1] times
+columns [−2b, 1, ‖b‖²] give ‖a‖² + ‖b‖² − 2aᵀb, a squared distance within a known bound
+(`_margin`) of the exact one. Every decision the metrics take is a comparison of a distance
+with a radius, so a decision the bound cannot settle, and every radius itself, is taken again
+from exact float64 differences of the original features (`exact_distances`, the one exact
+function: a radius and a distance compared with it come out of the same arithmetic, so exact
+duplicates sit at 0 and equal distances tie). The manifold metrics are therefore those of exact
+float64 distances, bit for bit. The features are centred on the real set's mean first, which
+changes no distance and keeps the bound tight. KID's kernel is formed from the same tiles in
+float32 and summed in float64: equal to the float64 formula to float tolerance (tests pin it),
+about 1e-6 relative where the features' ‖mean‖²/d is near 1 or below (the kernel's constant);
+the error grows with it, to 1e-3 at 2 500.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import torch
 
 from ganctrl.finite import finite_rows
 
-# Float32 Gram entries held at once; bounds memory whatever N is.
+# Float32 tile entries held at once; bounds memory whatever N is.
 TILE_BYTES = 64 * 2**20
 # Candidates beyond the k + 1 nearest that a radius is checked against; more candidates make
 # the exact fallback (a row whose bound could not rule out a closer point) rarer.
@@ -51,12 +52,14 @@ def _unit_roundoff(device: torch.device) -> float:
 @dataclass
 class Points:
     """One feature set on the engine's device: the exact rows, and the centred float32 rows the
-    Gram tiles are formed from."""
+    float32 tiles are formed from."""
 
     exact: torch.Tensor  # (n, d) float64, as given
     centre: torch.Tensor  # (d,) float64, shared by every set compared with this one
     fast: torch.Tensor  # (n, d) float32: exact − centre
     norms: torch.Tensor  # (n,) float32: ‖fast‖²
+    as_rows: torch.Tensor  # (n, d + 2) float32: [fast, norms, 1]
+    as_columns: torch.Tensor  # (n, d + 2) float32: [−2 fast, 1, norms]
     centre_dots: torch.Tensor  # (n,) float32: (exact − centre)·centre, for KID's raw products
 
     @classmethod
@@ -66,7 +69,10 @@ class Points:
         centred = exact - centre
         fast = centred.float()
         norms = (fast.double() ** 2).sum(dim=1).float()
-        return cls(exact, centre, fast, norms, (centred @ centre).float())
+        ones = torch.ones_like(norms)
+        as_rows = torch.cat([fast, norms[:, None], ones[:, None]], dim=1)
+        as_columns = torch.cat([-2 * fast, ones[:, None], norms[:, None]], dim=1)
+        return cls(exact, centre, fast, norms, as_rows, as_columns, (centred @ centre).float())
 
     def like(self, values, name: str) -> Points:
         """Another set, centred on this one's centre and on its device."""
@@ -82,27 +88,22 @@ def exact_distances(a: Points, rows: torch.Tensor, b: Points, cols: torch.Tensor
     return (difference * difference).sum(dim=1).sqrt()
 
 
-def gram_tiles(a: Points, b: Points) -> Iterator[tuple[slice, torch.Tensor]]:
-    """(rows, the centred float32 Gram a[rows] · bᵀ), a tile of rows at a time, each written
-    over the last one's memory (a consumer copies what it keeps)."""
+def squared_tiles(a: Points, b: Points) -> Iterator[tuple[slice, torch.Tensor]]:
+    """(rows, float32 squared distances from a[rows] to every b), a tile of rows at a time, each
+    written over the last one's memory (a consumer copies what it keeps)."""
     step = max(1, TILE_BYTES // (4 * max(1, len(b))))
     buffer = a.fast.new_empty(min(step, len(a)), len(b))
     for start in range(0, len(a), step):
         rows = slice(start, min(start + step, len(a)))
-        yield rows, torch.mm(a.fast[rows], b.fast.T, out=buffer[: rows.stop - start])
-
-
-def _to_squared(gram: torch.Tensor, a: Points, rows: slice, b: Points) -> torch.Tensor:
-    """The tile's squared distances ‖a‖² + ‖b‖² − 2aᵀb, in place of its Gram."""
-    return gram.mul_(-2).add_(b.norms[None, :]).add_(a.norms[rows, None])
+        yield rows, torch.mm(a.as_rows[rows], b.as_columns.T, out=buffer[: rows.stop - start])
 
 
 def _margin(a: Points, rows: slice, b: Points) -> float:
-    """A bound on |computed − exact| squared distance over a tile: a d-term float32 dot product
-    errs by at most d·u·‖a‖‖b‖, the rounding of the inputs and of the sums adds a few u·‖·‖²;
-    doubled for safety."""
+    """A bound on |computed − exact| squared distance over a tile: the (d + 2)-term float32 dot
+    product errs by at most (d + 2)·u times the sum of its terms' magnitudes, 2(‖a‖² + ‖b‖²);
+    rounding the inputs and the norms adds a few u·(‖a‖² + ‖b‖²); doubled for safety."""
     u, d = _unit_roundoff(a.fast.device), a.fast.shape[1]
-    return 2 * (d + 16) * u * (a.norms[rows].max().item() + b.norms.max().item())
+    return 4 * (d + 16) * u * (a.norms[rows].max().item() + b.norms.max().item())
 
 
 def _within_radius(
@@ -179,16 +180,18 @@ class KidDraws:
 
 
 def _kernel_sums(
-    gram: torch.Tensor, a: Points, rows: slice, b: Points, a_sets: torch.Tensor,
+    squared: torch.Tensor, a: Points, rows: slice, b: Points, a_sets: torch.Tensor,
     b_sets: torch.Tensor, same: bool,
 ) -> torch.Tensor:  # fmt: skip
     """Per draw s: Σ k(a_i, b_j) over a_i in draw s of `a_sets` (these rows) and b_j in draw s of
     `b_sets`, i ≠ j when a and b are one set (`same`). With x = c + centre the raw product is
-    xᵀy = cₓᵀc_y + cₓ·centre + c_y·centre + ‖centre‖²."""
+    xᵀy = cₓᵀc_y + (cₓ + c_y)·centre + ‖centre‖², and cₓᵀc_y = (‖cₓ‖² + ‖c_y‖² − ‖cₓ − c_y‖²) / 2:
+    the kernel's base xᵀy/d + 1 is −squared/2d plus a term per row and one per column."""
     d = a.fast.shape[1]
-    constant = float(a.centre @ a.centre) / d + 1.0
-    kernel = torch.add(b.centre_dots[None, :] / d, gram, alpha=1.0 / d)
-    kernel.add_(a.centre_dots[rows, None] / d + constant).pow_(3)
+    per_row = (a.norms[rows] / 2 + a.centre_dots[rows]) / d + float(a.centre @ a.centre) / d + 1
+    per_column = (b.norms / 2 + b.centre_dots) / d
+    kernel = torch.add(per_column[None, :], squared, alpha=-0.5 / d)
+    kernel.add_(per_row[:, None]).pow_(3)
     if same:
         kernel.diagonal(offset=rows.start).zero_()
     return ((kernel @ b_sets).double() * a_sets[rows].double()).sum(dim=0)
@@ -200,10 +203,10 @@ def _within_pass(points: Points, ks: tuple[int, ...], sets: torch.Tensor | None)
     radii = {k: torch.empty(len(points), dtype=torch.float64, device=points.exact.device)
              for k in ks}  # fmt: skip
     sums = 0.0
-    for rows, gram in gram_tiles(points, points):
-        if sets is not None:  # before the tile turns into distances
-            sums = sums + _kernel_sums(gram, points, rows, points, sets, sets, same=True)
-        for k, radius in _radii(points, rows, _to_squared(gram, points, rows, points), ks).items():
+    for rows, squared in squared_tiles(points, points):
+        if sets is not None:
+            sums = sums + _kernel_sums(squared, points, rows, points, sets, sets, same=True)
+        for k, radius in _radii(points, rows, squared, ks).items():
             radii[k][rows] = radius
     return radii, sums
 
@@ -253,10 +256,11 @@ def compare(reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5) -> dict
     real_inside = torch.zeros(len(real), dtype=torch.bool, device=device)
     covered = torch.zeros(len(real), dtype=torch.bool, device=device)
     cross = 0.0
-    for rows, gram in gram_tiles(fake, real):
-        if draws is not None:  # before the tile turns into distances
-            cross = cross + _kernel_sums(gram, fake, rows, real, draws.x_sets, draws.y_sets, False)
-        tile = (_to_squared(gram, fake, rows, real), _margin(fake, rows, real))
+    for rows, squared in squared_tiles(fake, real):
+        if draws is not None:
+            sets = (draws.x_sets, draws.y_sets)
+            cross = cross + _kernel_sums(squared, fake, rows, real, *sets, same=False)
+        tile = (squared, _margin(fake, rows, real))
         fake_inside[rows] = _within_radius(*tile, real_pr, False, fake, rows, real).any(dim=1)
         in_dc = _within_radius(*tile, real_dc, True, fake, rows, real)
         counts[rows] = in_dc.sum(dim=1)

@@ -264,7 +264,7 @@ def test_tiles_and_float32_screening_change_nothing(monkeypatch):
 
     screened = scores()
     monkeypatch.setattr(neighbours, "TILE_BYTES", 4 * 300 * 50)  # 50 rows a tile
-    assert len(list(neighbours.gram_tiles(*[neighbours.Points.of(real, "x")] * 2))) == 6
+    assert len(list(neighbours.squared_tiles(*[neighbours.Points.of(real, "x")] * 2))) == 6
     assert scores() == screened
     monkeypatch.setattr(neighbours, "_margin", lambda *args: math.inf)
     monkeypatch.setattr(neighbours, "SPARE_CANDIDATES", 0)

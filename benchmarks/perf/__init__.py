@@ -1,0 +1,1 @@
+"""Speed checks behind `make perf` and docs/PERFORMANCE.md."""
