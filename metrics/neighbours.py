@@ -88,10 +88,14 @@ def exact_distances(a: Points, rows: torch.Tensor, b: Points, cols: torch.Tensor
     return (difference * difference).sum(dim=1).sqrt()
 
 
+def _tile_rows(columns: int) -> int:
+    return max(1, TILE_BYTES // (4 * max(1, columns)))
+
+
 def squared_tiles(a: Points, b: Points) -> Iterator[tuple[slice, torch.Tensor]]:
     """(rows, float32 squared distances from a[rows] to every b), a tile of rows at a time, each
     written over the last one's memory (a consumer copies what it keeps)."""
-    step = max(1, TILE_BYTES // (4 * max(1, len(b))))
+    step = _tile_rows(len(b))
     buffer = a.fast.new_empty(min(step, len(a)), len(b))
     for start in range(0, len(a), step):
         rows = slice(start, min(start + step, len(a)))
@@ -106,22 +110,28 @@ def _margin(a: Points, rows: slice, b: Points) -> float:
     return 4 * (d + 16) * u * (a.norms[rows].max().item() + b.norms.max().item())
 
 
-def _within_radius(
-    squared: torch.Tensor, margin: float, radius: torch.Tensor, strict: bool,
-    a: Points, rows: slice, b: Points,
-) -> torch.Tensor:  # fmt: skip
-    """Bool tile: d(a_i, b_j) < radius (strict) or ≤ radius, with `radius` broadcastable to the
-    tile (one per column or per row). The float32 tile decides where the margin allows, exact
-    distances decide the rest."""
-    radius_squared = (radius * radius).float()
-    inside = squared < radius_squared - margin
-    unsure = (squared <= radius_squared + margin) ^ inside  # inside implies the first
-    i, j = unsure.nonzero(as_tuple=True)
-    if len(i):
-        distance = exact_distances(a, i + rows.start, b, j)
-        bound = radius.expand_as(squared)[i, j]
-        inside[i, j] = distance < bound if strict else distance <= bound
+def _any_within(gap: torch.Tensor, margin: float, dim: int, exact) -> torch.Tensor:
+    """For each row (dim = 1) or column (dim = 0) of a tile of gaps d² − r², each within `margin`
+    of its exact value: whether some entry has d inside r. Lines the margin cannot settle ask
+    `exact(i, j)` (rows, columns of the tile) about their entries within the margin."""
+    lowest = gap.amin(dim=dim)
+    inside = lowest < -margin
+    for line in (lowest.abs() <= margin).nonzero(as_tuple=True)[0].tolist():
+        entries = (gap.select(1 - dim, line) <= margin).nonzero(as_tuple=True)[0]
+        at = torch.full_like(entries, line)
+        inside[line] = exact(*((at, entries) if dim == 1 else (entries, at))).any()
     return inside
+
+
+def _count_within(gap: torch.Tensor, flags: torch.Tensor, margin: float, exact) -> int:
+    """How many entries of a tile of gaps d² − r² have d inside r (`flags`: two bool tiles of
+    scratch)."""
+    sure, maybe = torch.lt(gap, -margin, out=flags[0]), torch.le(gap, margin, out=flags[1])
+    count = torch.count_nonzero(sure).item()
+    if torch.count_nonzero(maybe).item() == count:
+        return count
+    i, j = maybe.logical_xor_(sure).nonzero(as_tuple=True)  # sure implies maybe
+    return count + int(exact(i, j).sum().item())
 
 
 def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ...]):
@@ -181,16 +191,17 @@ class KidDraws:
 
 def _kernel_sums(
     squared: torch.Tensor, a: Points, rows: slice, b: Points, a_sets: torch.Tensor,
-    b_sets: torch.Tensor, same: bool,
+    b_sets: torch.Tensor, same: bool, out: torch.Tensor,
 ) -> torch.Tensor:  # fmt: skip
     """Per draw s: Σ k(a_i, b_j) over a_i in draw s of `a_sets` (these rows) and b_j in draw s of
-    `b_sets`, i ≠ j when a and b are one set (`same`). With x = c + centre the raw product is
-    xᵀy = cₓᵀc_y + (cₓ + c_y)·centre + ‖centre‖², and cₓᵀc_y = (‖cₓ‖² + ‖c_y‖² − ‖cₓ − c_y‖²) / 2:
-    the kernel's base xᵀy/d + 1 is −squared/2d plus a term per row and one per column."""
+    `b_sets`, i ≠ j when a and b are one set (`same`); `out`: scratch of the tile's shape.
+    With x = c + centre the raw product is xᵀy = cₓᵀc_y + (cₓ + c_y)·centre + ‖centre‖², and
+    cₓᵀc_y = (‖cₓ‖² + ‖c_y‖² − ‖cₓ − c_y‖²) / 2: the kernel's base xᵀy/d + 1 is −squared/2d plus
+    a term per row and one per column."""
     d = a.fast.shape[1]
     per_row = (a.norms[rows] / 2 + a.centre_dots[rows]) / d + float(a.centre @ a.centre) / d + 1
     per_column = (b.norms / 2 + b.centre_dots) / d
-    kernel = torch.add(per_column[None, :], squared, alpha=-0.5 / d)
+    kernel = torch.add(per_column[None, :], squared, alpha=-0.5 / d, out=out)
     kernel.add_(per_row[:, None]).pow_(3)
     if same:
         kernel.diagonal(offset=rows.start).zero_()
@@ -203,9 +214,11 @@ def _within_pass(points: Points, ks: tuple[int, ...], sets: torch.Tensor | None)
     radii = {k: torch.empty(len(points), dtype=torch.float64, device=points.exact.device)
              for k in ks}  # fmt: skip
     sums = 0.0
+    scratch = points.fast.new_empty(min(_tile_rows(len(points)), len(points)), len(points))
     for rows, squared in squared_tiles(points, points):
         if sets is not None:
-            sums = sums + _kernel_sums(squared, points, rows, points, sets, sets, same=True)
+            kernel = scratch[: len(squared)]
+            sums = sums + _kernel_sums(squared, points, rows, points, sets, sets, True, kernel)
         for k, radius in _radii(points, rows, squared, ks).items():
             radii[k][rows] = radius
     return radii, sums
@@ -248,29 +261,41 @@ def compare(reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5) -> dict
     if draws is not None and len(draws.x_sets) != len(fake):
         raise ValueError(f"KID draws were made for {len(draws.x_sets)} fake rows, not {len(fake)}")
     fake_radii, fake_within = _within_pass(fake, (pr_k,), None if draws is None else draws.x_sets)
-    fake_pr = fake_radii[pr_k]
-    real_pr, real_dc = reference.radii[pr_k][None, :], reference.radii[dc_k][None, :]
+    fake_pr, real_pr, real_dc = fake_radii[pr_k], reference.radii[pr_k], reference.radii[dc_k]
+    squares = [(r * r).float() for r in (fake_pr, real_pr, real_dc)]
     device = real.exact.device
     fake_inside = torch.zeros(len(fake), dtype=torch.bool, device=device)
-    counts = torch.zeros(len(fake), dtype=torch.int64, device=device)
     real_inside = torch.zeros(len(real), dtype=torch.bool, device=device)
     covered = torch.zeros(len(real), dtype=torch.bool, device=device)
-    cross = 0.0
+    within_dc, cross = 0, 0.0
+    gap = fake.fast.new_empty(min(_tile_rows(len(real)), len(fake)), len(real))
+    flags = torch.empty((2, *gap.shape), dtype=torch.bool, device=device)
     for rows, squared in squared_tiles(fake, real):
+        g, f = gap[: len(squared)], flags[:, : len(squared)]
         if draws is not None:
             sets = (draws.x_sets, draws.y_sets)
-            cross = cross + _kernel_sums(squared, fake, rows, real, *sets, same=False)
-        tile = (squared, _margin(fake, rows, real))
-        fake_inside[rows] = _within_radius(*tile, real_pr, False, fake, rows, real).any(dim=1)
-        in_dc = _within_radius(*tile, real_dc, True, fake, rows, real)
-        counts[rows] = in_dc.sum(dim=1)
-        covered |= in_dc.any(dim=0)
-        radius = fake_pr[rows, None]
-        real_inside |= _within_radius(*tile, radius, False, fake, rows, real).any(dim=0)
+            cross = cross + _kernel_sums(squared, fake, rows, real, *sets, same=False, out=g)
+        margin = _margin(fake, rows, real)
+
+        def exact(radius, strict: bool, rows=rows):
+            def inside(i, j):
+                distance = exact_distances(fake, rows.start + i, real, j)
+                bound = radius[rows.start + i] if radius is fake_pr else radius[j]
+                return distance < bound if strict else distance <= bound
+
+            return inside
+
+        torch.sub(squared, squares[1][None, :], out=g)  # precision: k = pr_k, ≤
+        fake_inside[rows] = _any_within(g, margin, 1, exact(real_pr, False))
+        torch.sub(squared, squares[0][rows, None], out=g)  # recall: the fake balls, ≤
+        real_inside |= _any_within(g, margin, 0, exact(fake_pr, False))
+        torch.sub(squared, squares[2][None, :], out=g)  # density, coverage: k = dc_k, <
+        covered |= _any_within(g, margin, 0, exact(real_dc, True))
+        within_dc += _count_within(g, f, margin, exact(real_dc, True))
     scores = {
         "precision": fake_inside.double().mean().item(),
         "recall": real_inside.double().mean().item(),
-        "density": counts.double().mean().item() / dc_k,
+        "density": within_dc / (len(fake) * dc_k),
         "coverage": covered.double().mean().item(),
     }
     if draws is not None:

@@ -343,3 +343,26 @@ def test_one_pass_gives_all_four_at_their_own_k_against_prdc():
         assert scores["coverage"] == pytest.approx(at5["coverage"])
         mean, _ = fidelity.kid(other, real, 10, 50, seed=0)
         assert scores["kid"] == pytest.approx(mean, rel=1e-5, abs=1e-7)
+
+
+def test_only_entries_the_margin_cannot_settle_are_taken_again_exactly():
+    """Gaps d² − r² with margin 1: −5 is surely inside, 3 surely outside, ±0.5 undecided."""
+    gap = torch.tensor([[0.5, 3.0, 3.0], [-5.0, 0.5, 3.0], [3.0, 3.0, -0.5]])
+    asked = []
+
+    def exact(i, j):
+        asked.extend(zip(i.tolist(), j.tolist(), strict=True))
+        return torch.tensor([a == b for a, b in zip(i.tolist(), j.tolist(), strict=True)])
+
+    # rows: row 1 is settled by its −5; rows 0 and 2 ask about their one undecided entry
+    assert neighbours._any_within(gap, 1.0, 1, exact).tolist() == [True, True, True]
+    assert sorted(asked) == [(0, 0), (2, 2)]
+    asked.clear()
+    # columns: column 0 is settled by the −5; column 1's 0.5 is asked and is outside (1 ≠ 0)
+    columns = neighbours._any_within(gap, 1.0, 0, lambda i, j: exact(i, j) & (j != 1))
+    assert columns.tolist() == [True, False, True] and sorted(asked) == [(1, 1), (2, 2)]
+    asked.clear()
+    flags = torch.empty((2, 3, 3), dtype=torch.bool)
+    # one sure entry, and three undecided, on the diagonal, which exact() calls inside
+    assert neighbours._count_within(gap, flags, 1.0, exact) == 4
+    assert sorted(asked) == [(0, 0), (1, 1), (2, 2)]
