@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import time
 from collections import defaultdict
@@ -160,6 +161,19 @@ def neighbour_table(n: int, repeats: int) -> list[tuple[str, float, float]]:
             ("shared pass radii, k = 3 and 5", ours, theirs)]  # fmt: skip
 
 
+def manifold_table(n: int) -> list[tuple[str, float, float]]:
+    """Precision/recall and density/coverage alone (no KID) at n per set, with the peak memory
+    the process reached."""
+    net, (real_images, fake_images) = RandomNet(), image_sets(n, seed=1)
+    (real, _), (fake, _) = feature_pass(net, real_images), feature_pass(net, fake_images)
+    start = time.perf_counter()
+    compare(ReferenceSet.of(real, (3, 5)), fake, 3, 5)
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
+    print(f"peak resident memory of this process so far: {peak:.1f} GiB")
+    return [(f"P/R + D/C, 2 × {n} × {FEATURES}", seconds, seconds)]
+
+
 def stage_table(sweep: Path) -> dict[str, dict[str, float]]:
     """Median seconds per stage of each method's finished jobs under `sweep`."""
     stages: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -181,6 +195,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="images per set")
     parser.add_argument("--neighbours-n", type=int, default=100_000, help="0 skips it")
+    parser.add_argument("--manifold-n", type=int, default=50_000, help="0 skips it")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sweep", type=Path, default=Path("outputs/bench/toy"))
     args = parser.parse_args(argv)
@@ -190,6 +205,9 @@ def main(argv=None) -> None:
     if args.neighbours_n:
         rows = neighbour_table(args.neighbours_n, 1)
         print_ratios(f"Neighbour radii at {args.neighbours_n} × {FEATURES} (one run each)", rows)
+    if args.manifold_n:
+        print_ratios(f"Manifold metrics at N = {args.manifold_n} (one run)",
+                     manifold_table(args.manifold_n))  # fmt: skip
     stages = stage_table(args.sweep)
     if stages:
         names = sorted({s for by in stages.values() for s in by})
