@@ -7,6 +7,7 @@ PROFILE ?= toy
 SEEDS ?= 0
 METHODS ?=
 DATA ?=
+WANDB_PROJECT ?=
 
 .PHONY: help install bench bench-full smoke perf test lint clean
 
@@ -26,9 +27,9 @@ install: $(STAMP) ## create .venv and install the package with dev extras
 sweep = $(BIN)/ganctrl -m bench=$(1) experiment=$(PROFILE) seed=$(SEEDS) \
 	$(if $(METHODS),method=$(METHODS)) $(if $(DATA),data=$(DATA)); status=$$?; \
 	$(BIN)/python -m ganctrl.benchmarks.aggregate outputs/bench/$(PROFILE) \
-	--out results/$(PROFILE) && exit $$status
+	--out results/$(PROFILE) $(if $(WANDB_PROJECT),--wandb-project $(WANDB_PROJECT)) && exit $$status
 
-bench: $(STAMP) ## five methods beside their baselines (PROFILE=smoke|toy|paper SEEDS=0,1,2 METHODS= DATA=)
+bench: $(STAMP) ## five methods beside their baselines (PROFILE=smoke|toy|paper SEEDS=0,1,2 METHODS= DATA= WANDB_PROJECT=)
 	$(call sweep,default)
 
 bench-full: $(STAMP) ## every method and ablation row on both data sets (same variables)

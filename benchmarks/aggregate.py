@@ -6,7 +6,8 @@ generator, profile, method and its settings), mean ± std over seeds (docs/DESIG
 writes leaderboard.csv (one line per row and metric: mean, std, seeds), leaderboard.md (a table
 per data set and metric family, the best mean of each column in bold, failed jobs listed with
 their error) and leaderboard.html (the same with bar plots and each row's pictures, one
-self-contained file: benchmarks/leaderboard_html.py). Rows of one method that differ in a
+self-contained file: benchmarks/leaderboard_html.py); with --wandb-project, a wandb run holding
+the leaderboard as a Table. Rows of one method that differ in a
 setting (`method.sensor=pixels`) stay apart, labelled by the settings that differ; a seed never
 splits a row.
 """
@@ -179,10 +180,25 @@ def _write(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def log_to_wandb(summary: pd.DataFrame, project: str, out: Path) -> None:
+    """One wandb run (job type "leaderboard") holding the summary as a Table."""
+    import wandb
+
+    mode = os.environ.get("WANDB_MODE", "offline")
+    run = wandb.init(project=project, job_type="leaderboard", dir=out, mode=mode)
+    run.log({"leaderboard": wandb.Table(dataframe=summary)})
+    run.finish()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path, help="sweep or run folders to read")
     parser.add_argument("--out", type=Path, default=Path("results"), help="where to write")
+    parser.add_argument(
+        "--wandb-project",
+        help="also log the leaderboard as a wandb Table there "
+        "(offline unless WANDB_MODE=online; `wandb sync` uploads it later)",
+    )
     args = parser.parse_args(argv)
     records = read_records(args.folders)
     if not records:
@@ -196,6 +212,8 @@ def main(argv: list[str] | None = None) -> None:
                                    row_pictures(records), ordered_families(summary), NOTE,
                                    LOWER_IS_BETTER)  # fmt: skip
     _write(page, args.out / "leaderboard.html")
+    if args.wandb_project:
+        log_to_wandb(summary, args.wandb_project, args.out)
     print(f"{len(records)} jobs ({len(failures)} without results) -> "
           f"{args.out}/leaderboard.csv, .md, .html")  # fmt: skip
 

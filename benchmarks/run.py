@@ -130,7 +130,6 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
 
     with record.stage("samples"):
         save_pictures(controls.pictures(seed=cfg.metrics.grid_seed), output_dir, record)
-    grid_path = output_dir / record.data["artifacts"]["grid"]
 
     with record.stage("evaluate"):
         evaluation = evaluate(controls, datamodule, cfg.metrics, cfg.paths.cache, device)
@@ -139,8 +138,9 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
     record.data["evaluation"] = evaluation
     if logger:
         logger.log_metrics({f"eval/{k}": m["value"] for k, m in record.data["metrics"].items()})
-        if hasattr(logger, "log_image"):
-            logger.log_image(key="samples", images=[str(grid_path)])
+        if hasattr(logger, "log_image"):  # every picture: grid, traversals, cluster labels, …
+            for name, path in record.data["artifacts"].items():
+                logger.log_image(key=f"pictures/{name}", images=[str(output_dir / path)])
 
 
 register_schema()

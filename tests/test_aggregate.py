@@ -76,3 +76,18 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
     # the metric bars of three families, and the grid of each of the three rows' lowest seed
     assert page.count("data:image/png;base64") == 3 + 3
     assert "RuntimeError: the sweep went on" in page
+
+
+def test_the_leaderboard_goes_to_wandb_as_a_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    sweep = tmp_path / "sweep"
+    write_job(sweep, "0", "mic_gan", 0, {"fid": 50.0, "purity": 0.6})
+    write_job(sweep, "1", "pixel_kmeans", 0, {"fid": 30.0, "purity": 0.5})
+    main([str(sweep), "--out", str(tmp_path / "out"), "--wandb-project", "ganctrl-test"])
+    runs = tmp_path / "out" / "wandb"
+    (table,) = runs.glob("offline-run-*/files/media/table/leaderboard*.json")
+    logged = json.loads(table.read_text())
+    rows = [dict(zip(logged["columns"], line, strict=True)) for line in logged["data"]]
+    assert {(r["row"], r["metric"], r["mean"]) for r in rows} == {
+        ("mic_gan", "fid", 50.0), ("mic_gan", "purity", 0.6),
+        ("pixel_kmeans", "fid", 30.0), ("pixel_kmeans", "purity", 0.5)}  # fmt: skip

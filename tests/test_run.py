@@ -144,6 +144,11 @@ def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, sh
         own = record["metrics"]["fid"]["value"]
         assert json.dumps(own).encode() in logged
         assert not any(json.dumps(fid).encode() in logged for fid in fids - {own})
+        # tagged by method, data and seed, grouped by the sweep, every picture logged
+        seed = record["run"]["seed"]
+        for text in ("method=unconditional", "data=mnist_subset", f"seed={seed}",
+                     str(run_dir.parent), "pictures/grid"):  # fmt: skip
+            assert text.encode() in logged, text
 
 
 @pytest.mark.slow
