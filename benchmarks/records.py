@@ -62,9 +62,14 @@ def hardware(device: torch.device) -> dict:
 
 
 class RunRecord:
-    """Collects one job's facts as it goes; `write()` may be called at any point, atomically."""
+    """Collects one job's facts as it goes; `write()` may be called at any point, atomically.
+    Only the primary process of a multi-process (DDP) job writes."""
 
-    def __init__(self, output_dir: Path, cfg: DictConfig, run: dict, device: torch.device):
+    def __init__(
+        self, output_dir: Path, cfg: DictConfig, run: dict, device: torch.device,
+        primary: bool = True,
+    ):  # fmt: skip
+        self.primary = primary
         self.path = Path(output_dir) / "results.json"
         self.started = time.perf_counter()
         config = OmegaConf.to_container(cfg, resolve=True)
@@ -90,6 +95,8 @@ class RunRecord:
             self.data["seconds"][name] = round(time.perf_counter() - start, 3)
 
     def write(self, status: str, error: str | None = None) -> None:
+        if not self.primary:
+            return
         self.data["status"] = status
         self.data["seconds"]["total"] = round(time.perf_counter() - self.started, 3)
         if error is not None:

@@ -12,6 +12,7 @@ from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig
 from pytorch_lightning import seed_everything
 from pytorch_lightning.loggers import WandbLogger
+from pytorch_lightning.utilities import rank_zero_only
 
 from ganctrl import atomic
 from ganctrl.benchmarks import zoo
@@ -47,12 +48,16 @@ def run(cfg: DictConfig) -> dict:
             "trainer=gpu or trainer.devices=1"
         )
     device = job_device(trainer_settings)
-    record = RunRecord(output_dir, cfg, names, device)
+    # Under DDP, Lightning starts the other ranks by running this command again: they train
+    # alongside rank 0 and leave sampling, evaluation and results.json to it.
+    primary = rank_zero_only.rank == 0
+    record = RunRecord(output_dir, cfg, names, device, primary)
     finished = finished_record(output_dir, record.data["config_hash"])
     if finished is not None:  # a resumed sweep: this job's results are there already
         log.info("skipped: %s holds this config's finished results", record.path)
         return finished
-    keep_replaced(output_dir, record.data["config_hash"])
+    if primary:
+        keep_replaced(output_dir, record.data["config_hash"])
     record.data["trainer"] = trainer_settings
     record.write("running")
     logger = instantiate(cfg.logger) if cfg.logger else False
@@ -66,7 +71,8 @@ def run(cfg: DictConfig) -> dict:
     finally:
         close_logger(logger, status)
     record.write("ok")
-    log.info("results: %s", record.path)
+    if primary:
+        log.info("results: %s", record.path)
     return record.data
 
 
@@ -123,6 +129,8 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
         with record.stage("fit"):
             trainer = build_trainer(trainer_settings, f"fit {names['method']}", logger)
             trainer.fit(method, datamodule if method.trains_on_images else None)
+        if trainer.global_rank != 0:
+            return
     method.to(device)
     controls = method.controls()
     record.data["training"] = method.summary()  # after controls(): some methods form them there
