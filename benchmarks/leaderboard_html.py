@@ -1,6 +1,8 @@
 """The leaderboard as one self-contained HTML page: per data set and metric family, bars of each
 metric's mean ± std over seeds, the table with each column's best in bold, and each row's
-pictures from its lowest seed (sample grid, traversal strips, cluster label histogram with π).
+pictures from its lowest seed (the sample grid: a row per cluster or exemplar; traversal strips
+and the attribute-change heat map; the cluster label histogram with π; IMLE's source grid;
+ContraFeat's layer attention and patterns).
 Pictures and plots are embedded as base64 PNG, so the file can be mailed or committed alone."""
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-PICTURES = ("grid", "traversals", "cluster_labels", "exemplars", "attention")
+PICTURES = ("grid", "traversals", "attribute_change", "cluster_labels", "exemplars",
+            "source_grid", "attention", "patterns")  # fmt: skip
 
 
 def _png(figure) -> str:
