@@ -158,7 +158,7 @@ def _latent_clusters(ctx: Context, control: Clusters, s: ClusterSettings, weight
     n = ctx.results["recall"]["n"]
     test, _ = ctx.reference("test", n)
     fake = ctx.run_net(Unconditional(control.generator).sample(n, seed)).features
-    reference = ReferenceSet.of(test.features, (fidelity.pr_k, fidelity.dc_k))
+    reference = ReferenceSet.of(test.features, (fidelity.pr_k, fidelity.dc_k), device=ctx.device)
     scores = compare(reference, fake, fidelity.pr_k, fidelity.dc_k)
     recall, coverage = scores["recall"], scores["coverage"]
     pair = {"seconds_shared_with": ["unconditional_recall", "unconditional_coverage"]}

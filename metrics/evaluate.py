@@ -80,6 +80,11 @@ class Context:
     def run_net(self, images: torch.Tensor) -> NetOutput:
         return self.net.run(images, self.settings.batch_size)
 
+    @property
+    def device(self) -> torch.device:
+        """The job's device (the evaluation net's): where the shared distance pass runs."""
+        return next(self.net.parameters()).device
+
     def class_probs(self, output: NetOutput) -> np.ndarray:
         return torch.softmax(output.logits[self.net.class_head], dim=1).numpy()
 

@@ -153,10 +153,9 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     value, seconds = timed(class_confidence, fake_probs)
     ctx.record("confidence", value, n, seconds, real_test=class_confidence(real_probs),
                head=ctx.net.class_head)  # fmt: skip
-    device = next(ctx.net.parameters()).device
     start = time.perf_counter()
-    draws = KidDraws.of(n, n, s.kid_subsets, s.kid_subset_size, seed, device)
-    reference = ReferenceSet.of(real, (s.pr_k, s.dc_k), draws, device)
+    draws = KidDraws.of(n, n, s.kid_subsets, s.kid_subset_size, seed, ctx.device)
+    reference = ReferenceSet.of(real, (s.pr_k, s.dc_k), draws, ctx.device)
     scores = compare(reference, fake, s.pr_k, s.dc_k)
     seconds = time.perf_counter() - start
     floors = compare(reference, floor, s.pr_k, s.dc_k)
