@@ -18,7 +18,7 @@ def write_job(folder, name, method, seed, metrics, status="ok", quality=None, **
         "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
                 "experiment": "toy", "seed": seed},
         "config": {"method": {"clusters": 20, "seed": seed, **settings},
-                   "generator": {"net": {"width": 32}}},
+                   "generator": {"net": {"width": 32}, "seed": seed}},
         "metrics": {k: {"value": v, **(FID if k == "fid" else CLUSTERS)}
                     for k, v in metrics.items()},
     }  # fmt: skip
