@@ -129,7 +129,7 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
         with record.stage("fit"):
             trainer = build_trainer(trainer_settings, f"fit {names['method']}", logger)
             trainer.fit(method, datamodule if method.trains_on_images else None)
-        if trainer.global_rank != 0:
+        if not record.primary:  # another DDP rank: its share of training is done
             return
     method.to(device)
     controls = method.controls()

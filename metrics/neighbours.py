@@ -51,15 +51,14 @@ def _unit_roundoff(device: torch.device) -> float:
 
 @dataclass
 class Points:
-    """One feature set on the engine's device: the exact rows, and the centred float32 rows the
-    float32 tiles are formed from."""
+    """One feature set on the engine's device: the exact rows, and the centred float32 rows
+    (c = exact − centre) the tiles are formed from."""
 
     exact: torch.Tensor  # (n, d) float64, as given
     centre: torch.Tensor  # (d,) float64, shared by every set compared with this one
-    fast: torch.Tensor  # (n, d) float32: exact − centre
-    norms: torch.Tensor  # (n,) float32: ‖fast‖²
-    as_rows: torch.Tensor  # (n, d + 2) float32: [fast, norms, 1]
-    as_columns: torch.Tensor  # (n, d + 2) float32: [−2 fast, 1, norms]
+    norms: torch.Tensor  # (n,) float32: ‖c‖²
+    as_rows: torch.Tensor  # (n, d + 2) float32: [c, ‖c‖², 1]
+    as_columns: torch.Tensor  # (n, d + 2) float32: [−2c, 1, ‖c‖²]
     centre_dots: torch.Tensor  # (n,) float32: (exact − centre)·centre, for KID's raw products
 
     @classmethod
@@ -72,7 +71,7 @@ class Points:
         ones = torch.ones_like(norms)
         as_rows = torch.cat([fast, norms[:, None], ones[:, None]], dim=1)
         as_columns = torch.cat([-2 * fast, ones[:, None], norms[:, None]], dim=1)
-        return cls(exact, centre, fast, norms, as_rows, as_columns, (centred @ centre).float())
+        return cls(exact, centre, norms, as_rows, as_columns, (centred @ centre).float())
 
     def like(self, values, name: str) -> Points:
         """Another set, centred on this one's centre and on its device."""
@@ -96,7 +95,7 @@ def squared_tiles(a: Points, b: Points) -> Iterator[tuple[slice, torch.Tensor]]:
     """(rows, float32 squared distances from a[rows] to every b), a tile of rows at a time, each
     written over the last one's memory (a consumer copies what it keeps)."""
     step = _tile_rows(len(b))
-    buffer = a.fast.new_empty(min(step, len(a)), len(b))
+    buffer = a.as_rows.new_empty(min(step, len(a)), len(b))
     for start in range(0, len(a), step):
         rows = slice(start, min(start + step, len(a)))
         yield rows, torch.mm(a.as_rows[rows], b.as_columns.T, out=buffer[: rows.stop - start])
@@ -106,7 +105,7 @@ def _margin(a: Points, rows: slice, b: Points) -> float:
     """A bound on |computed − exact| squared distance over a tile: the (d + 2)-term float32 dot
     product errs by at most (d + 2)·u times the sum of its terms' magnitudes, 2(‖a‖² + ‖b‖²);
     rounding the inputs and the norms adds a few u·(‖a‖² + ‖b‖²); doubled for safety."""
-    u, d = _unit_roundoff(a.fast.device), a.fast.shape[1]
+    u, d = _unit_roundoff(a.exact.device), a.exact.shape[1]
     return 4 * (d + 16) * u * (a.norms[rows].max().item() + b.norms.max().item())
 
 
@@ -147,6 +146,7 @@ def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ..
     computed, candidates = squared.topk(count, dim=1, largest=False, sorted=True)
     margin = 2 * _margin(points, rows, points)
     row_ids = torch.arange(rows.start, rows.stop, device=squared.device)
+    everyone = torch.arange(len(points), device=squared.device)
     radii = {}
     for k in ks:
         at_k = computed[:, k : k + 1]
@@ -158,7 +158,6 @@ def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ..
         radius = exact.sort(dim=1).values.gather(1, (k - below)[:, None]).squeeze(1)
         if count < len(points):
             for r in (computed[:, -1] <= at_k[:, 0] + margin).nonzero(as_tuple=True)[0].tolist():
-                everyone = torch.arange(len(points), device=squared.device)
                 row = torch.full_like(everyone, rows.start + r)
                 radius[r] = exact_distances(points, row, points, everyone).sort().values[k]
         radii[k] = radius
@@ -198,7 +197,7 @@ def _kernel_sums(
     With x = c + centre the raw product is xᵀy = cₓᵀc_y + (cₓ + c_y)·centre + ‖centre‖², and
     cₓᵀc_y = (‖cₓ‖² + ‖c_y‖² − ‖cₓ − c_y‖²) / 2: the kernel's base xᵀy/d + 1 is −squared/2d plus
     a term per row and one per column."""
-    d = a.fast.shape[1]
+    d = a.exact.shape[1]
     per_row = (a.norms[rows] / 2 + a.centre_dots[rows]) / d + float(a.centre @ a.centre) / d + 1
     per_column = (b.norms / 2 + b.centre_dots) / d
     kernel = torch.add(per_column[None, :], squared, alpha=-0.5 / d, out=out)
@@ -214,7 +213,8 @@ def _within_pass(points: Points, ks: tuple[int, ...], sets: torch.Tensor | None)
     radii = {k: torch.empty(len(points), dtype=torch.float64, device=points.exact.device)
              for k in ks}  # fmt: skip
     sums = 0.0
-    scratch = points.fast.new_empty(min(_tile_rows(len(points)), len(points)), len(points))
+    if sets is not None:
+        scratch = points.as_rows.new_empty(min(_tile_rows(len(points)), len(points)), len(points))
     for rows, squared in squared_tiles(points, points):
         if sets is not None:
             kernel = scratch[: len(squared)]
@@ -262,13 +262,13 @@ def compare(reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5) -> dict
         raise ValueError(f"KID draws were made for {len(draws.x_sets)} fake rows, not {len(fake)}")
     fake_radii, fake_within = _within_pass(fake, (pr_k,), None if draws is None else draws.x_sets)
     fake_pr, real_pr, real_dc = fake_radii[pr_k], reference.radii[pr_k], reference.radii[dc_k]
-    squares = [(r * r).float() for r in (fake_pr, real_pr, real_dc)]
+    fake_pr_sq, real_pr_sq, real_dc_sq = ((r * r).float() for r in (fake_pr, real_pr, real_dc))
     device = real.exact.device
     fake_inside = torch.zeros(len(fake), dtype=torch.bool, device=device)
     real_inside = torch.zeros(len(real), dtype=torch.bool, device=device)
     covered = torch.zeros(len(real), dtype=torch.bool, device=device)
     within_dc, cross = 0, 0.0
-    gap = fake.fast.new_empty(min(_tile_rows(len(real)), len(fake)), len(real))
+    gap = fake.as_rows.new_empty(min(_tile_rows(len(real)), len(fake)), len(real))
     flags = torch.empty((2, *gap.shape), dtype=torch.bool, device=device)
     for rows, squared in squared_tiles(fake, real):
         g, f = gap[: len(squared)], flags[:, : len(squared)]
@@ -277,19 +277,22 @@ def compare(reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5) -> dict
             cross = cross + _kernel_sums(squared, fake, rows, real, *sets, same=False, out=g)
         margin = _margin(fake, rows, real)
 
-        def exact(radius, strict: bool, rows=rows):
+        def exact(radius, strict: bool, per_fake: bool = False, rows=rows):
+            """(i, j) → whether fake rows.start + i lies inside the radius (of that fake where
+            `per_fake`, else of real j), from exact distances."""
+
             def inside(i, j):
                 distance = exact_distances(fake, rows.start + i, real, j)
-                bound = radius[rows.start + i] if radius is fake_pr else radius[j]
+                bound = radius[rows.start + i] if per_fake else radius[j]
                 return distance < bound if strict else distance <= bound
 
             return inside
 
-        torch.sub(squared, squares[1][None, :], out=g)  # precision: k = pr_k, ≤
+        torch.sub(squared, real_pr_sq[None, :], out=g)  # precision: k = pr_k, ≤
         fake_inside[rows] = _any_within(g, margin, 1, exact(real_pr, False))
-        torch.sub(squared, squares[0][rows, None], out=g)  # recall: the fake balls, ≤
-        real_inside |= _any_within(g, margin, 0, exact(fake_pr, False))
-        torch.sub(squared, squares[2][None, :], out=g)  # density, coverage: k = dc_k, <
+        torch.sub(squared, fake_pr_sq[rows, None], out=g)  # recall: the fake balls, ≤
+        real_inside |= _any_within(g, margin, 0, exact(fake_pr, False, per_fake=True))
+        torch.sub(squared, real_dc_sq[None, :], out=g)  # density, coverage: k = dc_k, <
         covered |= _any_within(g, margin, 0, exact(real_dc, True))
         within_dc += _count_within(g, f, margin, exact(real_dc, True))
     scores = {
