@@ -50,9 +50,15 @@ def read_records(folders: list[Path]) -> list[dict]:
     return records
 
 
+def _without_seed(section: dict) -> dict:
+    """A config section without its seed: a seed never splits a row (the bench ties the
+    generator's seed to the job's, generator.seed=${seed}, so that one neither)."""
+    return {k: v for k, v in section.items() if k != "seed"}
+
+
 def _settings(record: dict) -> dict:
-    """The method's settings, without its seed (a seed never splits a row)."""
-    return {k: v for k, v in record["config"]["method"].items() if k != "seed"}
+    """The method's settings, without its seed."""
+    return _without_seed(record["config"]["method"])
 
 
 def row_labels(records: list[dict]) -> list[str]:
@@ -80,11 +86,9 @@ def long_table(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     lines = []
     for record, label in zip(finished, row_labels(finished), strict=True):
         run = record["run"]
-        # The bench ties the generator's seed to the job's (generator.seed=${seed}): like the
-        # job's seed, it never splits a row.
-        generator = {k: v for k, v in record["config"]["generator"].items() if k != "seed"}
         key = config_hash({"data": run["data"], "profile": run.get("experiment"),
-                           "generator": generator, "method": _settings(record)})  # fmt: skip
+                           "generator": _without_seed(record["config"]["generator"]),
+                           "method": _settings(record)})  # fmt: skip
         quality = (record.get("generator") or {}).get("quality") or {}
         steered = {f"generator_{name}": {**quality[name], "family": "generator"}
                    for name in GENERATOR_QUALITY
