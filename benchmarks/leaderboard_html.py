@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 PICTURES = ("grid", "traversals", "attribute_change", "cluster_labels", "exemplars",
-            "source_grid", "attention", "patterns")  # fmt: skip
+            "source_grid", "patterns")  # fmt: skip
 
 
 def _png(figure) -> str:

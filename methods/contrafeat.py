@@ -85,20 +85,16 @@ class Navigator(nn.Module):
 
 
 class AttendedDirections(LinearDirections):
-    """ContraFeat's edits as per-layer linear directions, with the attention profile (and the
-    Pt patterns) among its pictures."""
+    """ContraFeat's edits as per-layer linear directions: the traversal strips draw each one's
+    attention profile beside it (`layer_profile`); Pt adds its learned patterns as a picture."""
 
-    def __init__(self, generator: nn.Module, edits: torch.Tensor, attention: torch.Tensor,
+    def __init__(self, generator: nn.Module, edits: torch.Tensor,
                  patterns: torch.Tensor | None = None):  # fmt: skip
         super().__init__(generator, edits, "w")
-        self.attention, self.patterns = attention.detach().cpu(), patterns
+        self.patterns = patterns
 
     def pictures(self, seed: int = 0) -> dict[str, torch.Tensor]:
-        """Besides the traversal strips: one row of cells per direction, a cell per layer of w⁺,
-        brighter where the direction acts (scaled to each row's peak)."""
-        rows = self.attention / self.attention.max(dim=1, keepdim=True).values
-        cells = rows.repeat_interleave(16, 0).repeat_interleave(16, 1)
-        out = {**super().pictures(seed), "attention": cells.expand(3, -1, -1).contiguous()}
+        out = super().pictures(seed)
         if self.patterns is not None:
             out["patterns"] = to_grid(torch.tanh(self.patterns), nrow=len(self.patterns))
         return out
@@ -236,6 +232,6 @@ class ContraFeat(ControlMethod):
 
     def controls(self) -> AttendedDirections:
         with torch.no_grad():
-            edits, attention = self.navigator.edits(), self.navigator.attention()
+            edits = self.navigator.edits()
         patterns = None if self.patterns is None else self.patterns.detach().cpu().clone()
-        return AttendedDirections(self.generator, edits, attention, patterns)
+        return AttendedDirections(self.generator, edits, patterns)

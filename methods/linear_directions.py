@@ -75,6 +75,11 @@ class LinearDirections(Directions):
             return self.render_latents(latents)
         return synthesise(self.generator, latents, self.batch_size)
 
+    def layer_profile(self) -> torch.Tensor | None:
+        """(K, num_ws): how far each direction moves each layer of w⁺ (its row norm per layer),
+        drawn beside its traversal strip; None where every layer moves alike."""
+        return self.directions.norm(dim=-1).cpu() if self.directions.ndim == 3 else None
+
     def coordinates(self, latents: torch.Tensor) -> torch.Tensor:
         """(N, K): each latent's coordinate along each direction (w⁺ under directions shared by
         every layer: its first layer's w)."""

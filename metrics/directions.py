@@ -20,11 +20,12 @@ import numpy as np
 import torch
 
 from ganctrl.methods.base import Directions, to_grid
+from ganctrl.methods.linear_directions import LinearDirections
 from ganctrl.metrics.attribute_change import attribute_change_scores
 from ganctrl.metrics.attributes import attribute_names, attribute_scores
 from ganctrl.metrics.evaluate import Context, register_family
 from ganctrl.metrics.path_length import FeatureDistance, path_lengths, trimmed_mean
-from ganctrl.metrics.pictures import heat_map
+from ganctrl.metrics.pictures import heat_map, profile_bars
 from ganctrl.metrics.reconstruction import (
     edit_each,
     random_edits,
@@ -97,13 +98,20 @@ def calibrate(ctx: Context, control: Directions, latents: torch.Tensor, tau: flo
 
 @torch.no_grad()
 def traversal_strips(control: Directions, scales: torch.Tensor, seed: int, steps: int):
-    """One row per direction, ε from −a_k to a_k around one sampled latent."""
+    """One row per direction, ε from −a_k to a_k around one sampled latent. A w⁺ control's rows
+    start with a bar chart of how far the direction moves each layer (ContraFeat's attention)."""
     base = control.sample_latents(1, seed)
     fractions = torch.linspace(-1, 1, steps, device=control.device)
     rows = [control.render(control.edit(base.expand(steps, *base.shape[1:]), k,
                                         fractions * float(scales[k])))
             for k in range(control.k)]  # fmt: skip
-    return to_grid(torch.cat(rows), nrow=steps)
+    profile = control.layer_profile() if isinstance(control, LinearDirections) else None
+    if profile is None:
+        return to_grid(torch.cat(rows), nrow=steps)
+    _, channels, size, _ = rows[0].shape
+    bars = profile_bars(profile, channels, size).to(rows[0])
+    with_bars = [torch.cat([bar[None], row]) for bar, row in zip(bars, rows, strict=True)]
+    return to_grid(torch.cat(with_bars), nrow=steps + 1)
 
 
 @torch.no_grad()

@@ -28,3 +28,16 @@ def heat_map(matrix: np.ndarray, columns: list[str], rows: list[str], xlabel: st
     canvas.draw()
     pixels = np.asarray(canvas.buffer_rgba())[..., :3].astype(np.float32) / 255.0
     return torch.from_numpy(np.ascontiguousarray(pixels)).permute(2, 0, 1)
+
+
+def profile_bars(profile: torch.Tensor, channels: int, size: int) -> torch.Tensor:
+    """(K, channels, size, size) tiles in [-1, 1]: tile k is a bar chart of row k of `profile`,
+    a bar per column, scaled to the row's peak (white bars on black)."""
+    k, columns = profile.shape
+    peaks = profile.max(dim=1, keepdim=True).values.clamp_min(1e-12)
+    heights = (profile / peaks * size).round().long()  # pixels per bar
+    rows = torch.arange(size)
+    filled = rows[None, :, None] >= size - heights[:, None, :]  # (K, size rows, columns)
+    edges = torch.linspace(0, columns, size + 1)[:-1].floor().long()  # each pixel column's bar
+    tiles = filled[:, :, edges].float() * 2 - 1
+    return tiles[:, None].expand(k, channels, size, size).contiguous()

@@ -134,6 +134,10 @@ def test_the_navigator_trains_on_a_frozen_generator_and_gives_per_layer_directio
     control = method.controls()
     assert control.directions.shape == (3, g.num_ws, 32)
     assert ("patterns" in control.pictures()) == (variant == "pt")
+    attention = method.navigator.attention().detach()
+    profile = control.layer_profile()  # what the strips draw beside each direction: ∝ α_k
+    assert torch.allclose(profile / profile.sum(1, keepdim=True),
+                          attention / attention.sum(1, keepdim=True), atol=1e-5)  # fmt: skip
     with pytest.raises(ValueError, match="style-based generator"):
         from ganctrl.methods.backbones.dcgan import DCGANGenerator
 

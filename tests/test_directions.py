@@ -7,8 +7,14 @@ from torch import nn
 from ganctrl.methods.backbones.base import GeneratorBase
 from ganctrl.methods.linear_directions import LinearDirections
 from ganctrl.metrics import reconstruction
-from ganctrl.metrics.directions import bisect_scale, calibrate, half_median_distance
+from ganctrl.metrics.directions import (
+    bisect_scale,
+    calibrate,
+    half_median_distance,
+    traversal_strips,
+)
 from ganctrl.metrics.features import NetOutput
+from ganctrl.metrics.pictures import profile_bars
 from ganctrl.metrics.reconstruction import reconstruction_accuracy, train_reconstructor
 
 
@@ -107,3 +113,29 @@ def test_a_control_s_own_reconstructor_is_scored_by_the_same_protocol():
     assert reconstruction_accuracy(constant, control, scales, 20, 32, seed=3) == pytest.approx(
         0.25, abs=0.06
     )
+
+
+def test_profile_bars_draw_each_row_scaled_to_its_peak():
+    bars = profile_bars(torch.tensor([[0.0, 1.0], [2.0, 1.0]]), channels=1, size=4)
+    white = bars[:, 0] > 0  # (K, rows, columns); a bar per 2 pixel columns
+    assert not white[0, :, :2].any() and white[0, :, 2:].all()  # 0, then the peak
+    assert white[1, :, :2].all()
+    assert white[1, 2:, 2:].all() and not white[1, :2, 2:].any()  # half the peak: bottom half
+
+
+def test_w_plus_strips_start_with_the_layer_profile_and_z_strips_do_not():
+    from ganctrl.methods.backbones.stylegan_lite import StyleGANLiteGenerator
+
+    style = StyleGANLiteGenerator(channels=1, width=8, z_dim=8, w_dim=8)
+    one_layer = torch.zeros(2, style.num_ws, 8)
+    one_layer[:, 1, 0] = 1.0  # both directions move layer 1 only
+    strips = traversal_strips(LinearDirections(style, one_layer, "w"), torch.ones(2), 0, 3)
+    size = style.image_size
+    assert strips.shape[-1] == 4 * (size + 1) + 1  # the bars, then 3 steps
+    first_bar = strips[:, 1 : size + 1, 1 : size + 1].mean(0)  # in [0, 1]
+    per_layer = size // style.num_ws
+    lit = first_bar.mean(0).reshape(style.num_ws, per_layer).mean(1)
+    assert lit[1] == 1.0 and lit.sum() == 1.0
+    band = BandGenerator()
+    flat = traversal_strips(LinearDirections(band, axes(0), "z"), torch.ones(4), 0, 3)
+    assert flat.shape[-1] == 3 * 33 + 1

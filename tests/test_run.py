@@ -235,7 +235,7 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         assert record["run"]["generator"] == "stylegan_lite"
         assert {"rca_posthoc", "s_disent", "n_attr"} <= set(record["metrics"])
         run_dir = Path(record["config"]["paths"]["output"])
-        assert (run_dir / record["artifacts"]["attention"]).stat().st_size > 0
+        assert (run_dir / record["artifacts"]["traversals"]).stat().st_size > 0
     assert "patterns" in by_method["contrafeat_pt"]["artifacts"]
     for variant in ("bi", "pt"):  # Table 1's "att" rows: fixed directions, attention learned
         for base in ("ganspace", "sefa"):
