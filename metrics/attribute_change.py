@@ -8,6 +8,11 @@ maximum of 1; rows that change nothing carry no ranking and are left out, and co
   one attribute, 0 when its top two attributes move together.
 - N_attr = the number of attributes that are some row's maximum (exact ties all count): how many
   distinct attributes the directions control.
+
+An unordered factor (a Shapes hue, an MNIST class) is one attribute per value, and an edit that
+turns one value into another moves two of them about equally, so it scores near 0 on S_disent.
+`merge_factor_values` gives the factor-level matrix that S_disent_factors and N_attr_factors
+score: each factor's value columns replaced by their maximum.
 """
 
 from __future__ import annotations
@@ -42,3 +47,16 @@ def attribute_change_scores(matrix) -> DisentanglementScores:
     s_disent = float(np.mean(ordered[:, -1] - ordered[:, -2]))
     n_attr = int(np.any(rows == 1.0, axis=0).sum())
     return DisentanglementScores(s_disent, n_attr, int((~moving).sum()))
+
+
+def merge_factor_values(matrix, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The columns of one unordered factor ("hue=0", "hue=1", …) merged into one ("hue") by their
+    maximum; other columns kept. Factors in order of first appearance."""
+    changes = np.atleast_2d(np.asarray(matrix, dtype=float))
+    if changes.shape[1] != len(names):
+        raise ValueError(f"{changes.shape[1]} attribute columns but {len(names)} names")
+    factors = [name.split("=", 1)[0] for name in names]
+    merged = list(dict.fromkeys(factors))
+    columns = [changes[:, [i for i, f in enumerate(factors) if f == factor]].max(axis=1)
+               for factor in merged]  # fmt: skip
+    return np.stack(columns, axis=1), merged

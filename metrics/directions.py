@@ -21,7 +21,7 @@ import torch
 
 from ganctrl.methods.base import Directions, to_grid
 from ganctrl.methods.linear_directions import LinearDirections
-from ganctrl.metrics.attribute_change import attribute_change_scores
+from ganctrl.metrics.attribute_change import attribute_change_scores, merge_factor_values
 from ganctrl.metrics.attributes import attribute_names, attribute_scores
 from ganctrl.metrics.evaluate import Context, register_family
 from ganctrl.metrics.path_length import FeatureDistance, path_lengths, trimmed_mean
@@ -234,12 +234,21 @@ def direction_family(ctx: Context, control: Directions, s: DirectionSettings) ->
     matrix = attribute_change_matrix(ctx, control, edited, scales, s.attribute_change == "absolute")
     names = attribute_names(ctx)
     scores = attribute_change_scores(matrix)
+    by_factor, factors = merge_factor_values(matrix, names)
+    factor_scores = attribute_change_scores(by_factor) if 1 < len(factors) < len(names) else None
     seconds = time.perf_counter() - start
-    pair = {"seconds_shared_with": ["s_disent", "n_attr"], "attributes": names,
-            "change": s.attribute_change, "zero_rows": scores.zero_rows}  # fmt: skip
+    shared = ["s_disent", "n_attr"]
+    shared += ["s_disent_factors", "n_attr_factors"] if factor_scores else []
+    pair = {"seconds_shared_with": shared, "attributes": names, "change": s.attribute_change,
+            "zero_rows": scores.zero_rows}  # fmt: skip
     ctx.record("s_disent", scores.s_disent, s.attribute_samples, seconds,
                matrix=matrix.tolist(), **pair)  # fmt: skip
     ctx.record("n_attr", scores.n_attr, s.attribute_samples, seconds, **pair)
+    if factor_scores:  # only where some factor is split into values, and ≥ 2 factors remain
+        pair.update(attributes=factors, zero_rows=factor_scores.zero_rows)
+        ctx.record("s_disent_factors", factor_scores.s_disent, s.attribute_samples, seconds,
+                   matrix=by_factor.tolist(), **pair)  # fmt: skip
+        ctx.record("n_attr_factors", factor_scores.n_attr, s.attribute_samples, seconds, **pair)
     directions = [f"d{k}" for k in range(len(matrix))]
     ctx.pictures["attribute_change"] = heat_map(matrix, names, directions, "attribute",
                                                 "direction")  # fmt: skip

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from ganctrl.metrics.attribute_change import attribute_change_scores
+from ganctrl.metrics.attribute_change import attribute_change_scores, merge_factor_values
 
 
 @pytest.mark.parametrize(
@@ -53,3 +53,16 @@ def test_scale_of_a_row_does_not_matter():
 def test_bad_matrices_are_refused_with_the_reason(matrix, message):
     with pytest.raises(ValueError, match=message):
         attribute_change_scores(matrix)
+
+
+def test_a_factors_values_merge_into_one_column_by_their_maximum():
+    names = ["hue=0", "hue=1", "scale", "shape=0", "shape=1", "shape=2"]
+    matrix = [[0.9, 1.0, 0.1, 0.0, 0.2, 0.0],  # turns hue 0 into hue 1: S_disent gap 0.1
+              [0.1, 0.0, 0.2, 0.3, 0.4, 0.8]]  # fmt: skip
+    merged, factors = merge_factor_values(matrix, names)
+    assert factors == ["hue", "scale", "shape"]
+    np.testing.assert_array_equal(merged, [[1.0, 0.1, 0.2], [0.1, 0.2, 0.8]])
+    assert attribute_change_scores(matrix).s_disent == pytest.approx((0.1 + 0.5) / 2)
+    assert attribute_change_scores(merged).s_disent == pytest.approx((0.8 + 0.75) / 2)
+    with pytest.raises(ValueError, match="6 attribute columns but 5 names"):
+        merge_factor_values(matrix, names[:-1])

@@ -16,6 +16,7 @@ from ganctrl.methods.direction_baselines import random_orthonormal
 from ganctrl.methods.latent_clusters import LatentClusters
 from ganctrl.methods.linear_directions import LinearDirections
 from ganctrl.metrics import evaluate as evaluate_module
+from ganctrl.metrics.attribute_change import attribute_change_scores
 from ganctrl.metrics.attributes import STROKE_MEASURES
 from ganctrl.metrics.evaluate import evaluate, register_family
 from ganctrl.metrics.features import EvaluationNet, register_feature_net
@@ -266,6 +267,13 @@ def test_direction_family_records_every_metric_at_calibrated_scales(digits, cach
     assert "channel-normalised" in m["ppl_directions"]["distance"]
     assert m["n_attr"]["attributes"][-5:] == list(STROKE_MEASURES)
     assert np.array(m["s_disent"]["matrix"]).shape == (3, 15)  # 10 classes + 5 stroke measures
+    merged = m["s_disent_factors"]  # the ten class columns as one
+    assert merged["attributes"] == ["class", *STROKE_MEASURES]
+    classes = np.array(m["s_disent"]["matrix"])[:, :10].max(axis=1)
+    np.testing.assert_allclose(np.array(merged["matrix"])[:, 0], classes)
+    expected = attribute_change_scores(merged["matrix"])
+    assert merged["value"] == pytest.approx(expected.s_disent)
+    assert m["n_attr_factors"]["value"] == expected.n_attr
     assert set(out["pictures"]) == {"traversals", "attribute_change"}
     assert out["pictures"]["traversals"].shape[0] == 3
 
