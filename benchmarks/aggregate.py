@@ -23,6 +23,7 @@ import pandas as pd
 
 from ganctrl import atomic
 from ganctrl.benchmarks import leaderboard_html
+from ganctrl.benchmarks.records import REAL_IMAGES
 from ganctrl.cache import config_hash
 
 # Where lower is better; every other metric is better higher. Columns without an order (edit
@@ -32,9 +33,14 @@ LOWER_IS_BETTER = ("fid", "kid", "ppl_standard", "ppl_directions", "ppl_directio
 GENERATOR_QUALITY = ("fid", "precision", "recall")
 UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio",
             *(f"generator_{name}" for name in GENERATOR_QUALITY))  # fmt: skip
+# Scores of a generator's latent space: comparable only between rows steering the same generator.
+PER_GENERATOR = ("path_length", "directions", "disentanglement")
 NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of each column per "
-        "data set in bold (lower is better for " + ", ".join(LOWER_IS_BETTER) + "; "
-        + ", ".join(UNRANKED) + " are not ranked). Within a data set every column was computed "
+        "data set in bold, per data set and generator in the " + ", ".join(PER_GENERATOR)
+        + " tables, whose scores describe one generator's latent space (lower is better for "
+        + ", ".join(LOWER_IS_BETTER) + "; " + ", ".join(UNRANKED) + " are not ranked). Rows "
+        f"whose generator is '{REAL_IMAGES}' sample training images: their fidelity is the "
+        "real-data floor, shown but not ranked. Within a data set every column was computed "
         "with the same evaluation net and n.")  # fmt: skip
 FAMILY_ORDER = ("fidelity", "generator", "clusters", "exemplars", "path_length", "directions",
                 "disentanglement")  # fmt: skip
@@ -136,11 +142,15 @@ def summarise(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_rows(summary: pd.DataFrame) -> pd.Series:
-    """Whether each line holds its column's best mean within its data set."""
+    """Whether each line holds its column's best mean among the lines it is compared with (NOTE)."""
     best = pd.Series(False, index=summary.index)
-    for (_, metric), part in summary.groupby(["data", "metric"]):
-        if metric in UNRANKED or part["mean"].isna().all() or len(part) < 2:
+    floor = (summary["family"] == "fidelity") & (summary["generator"] == REAL_IMAGES)
+    ranked = summary[~floor & ~summary["metric"].isin(UNRANKED)]
+    scope = ranked["generator"].where(ranked["family"].isin(PER_GENERATOR), "")
+    for _, part in ranked.groupby([ranked["data"], scope, ranked["metric"]]):
+        if part["mean"].isna().all() or len(part) < 2:
             continue
+        metric = part["metric"].iloc[0]
         target = part["mean"].min() if metric in LOWER_IS_BETTER else part["mean"].max()
         best[part.index[part["mean"] == target]] = True
     return best

@@ -17,6 +17,9 @@ from ganctrl import atomic, faiss_search
 from ganctrl.benchmarks.resume import job_hash
 
 SCHEMA_VERSION = 1
+# run.generator of a method that neither steers nor trains a generator (k-means on pixels): its
+# samples are training images, so its fidelity numbers are the real-data floor, not a score.
+REAL_IMAGES = "real images"
 _PACKAGES = (
     "ganctrl-bench", "torch", "torchvision", "pytorch-lightning", "hydra-core", "omegaconf",
     "torchmetrics", "faiss-cpu", "faiss-gpu", "numpy", "scikit-learn", "wandb",

@@ -17,7 +17,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from ganctrl import atomic
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import ConfigError, register_schema, validate
-from ganctrl.benchmarks.records import RunRecord
+from ganctrl.benchmarks.records import REAL_IMAGES, RunRecord
 from ganctrl.benchmarks.resume import finished_record, keep_replaced
 from ganctrl.benchmarks.trainer import (
     build_trainer,
@@ -40,6 +40,8 @@ def run(cfg: DictConfig) -> dict:
     names["experiment"] = choices.get("experiment")
     trainer_settings = resolved_trainer_settings(cfg.trainer)
     method_class = get_class(cfg.method._target_)
+    if not (method_class.needs_generator or issubclass(method_class, OwnNetworks)):
+        names["generator"] = REAL_IMAGES
     processes = process_count(trainer_settings)
     if not method_class.supports_ddp and processes > 1:
         raise ConfigError(

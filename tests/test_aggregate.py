@@ -2,11 +2,12 @@
 
 import json
 
+import pandas as pd
 import pytest
 import torch
 import torchvision
 
-from ganctrl.benchmarks.aggregate import main
+from ganctrl.benchmarks.aggregate import best_rows, main
 
 FID = {"family": "fidelity"}
 CLUSTERS = {"family": "clusters"}
@@ -91,3 +92,28 @@ def test_the_leaderboard_goes_to_wandb_as_a_table(tmp_path, monkeypatch):
     assert {(r["row"], r["metric"], r["mean"]) for r in rows} == {
         ("mic_gan", "fid", 50.0), ("mic_gan", "purity", 0.6),
         ("pixel_kmeans", "fid", 30.0), ("pixel_kmeans", "purity", 0.5)}  # fmt: skip
+
+
+def test_latent_scores_are_ranked_per_generator_and_real_images_never_win_fidelity():
+    lines = [  # (generator, row, family, metric, mean)
+        ("dcgan", "lu_centroid", "directions", "rca_posthoc", 0.97),
+        ("dcgan", "random_directions", "directions", "rca_posthoc", 0.94),
+        ("stylegan_lite", "contrafeat_bi", "directions", "rca_posthoc", 0.90),
+        ("stylegan_lite", "random_directions", "directions", "rca_posthoc", 0.82),
+        ("dcgan", "mic_gan", "fidelity", "fid", 54.8),
+        ("dcgan", "unconditional", "fidelity", "fid", 31.9),
+        ("real images", "pixel_kmeans", "fidelity", "fid", 13.5),
+        ("dcgan", "mic_gan", "clusters", "nmi", 0.55),
+        ("real images", "pixel_kmeans", "clusters", "nmi", 0.56),
+    ]
+    summary = pd.DataFrame([{"data": "mnist_subset", "generator": g, "row": r, "family": f,
+                             "metric": m, "mean": v, "std": float("nan"), "seeds": 1}
+                            for g, r, f, m, v in lines])  # fmt: skip
+    marked = summary[best_rows(summary)]
+    found = zip(marked["generator"], marked["row"], marked["metric"], strict=True)
+    assert sorted(found) == [
+        ("dcgan", "lu_centroid", "rca_posthoc"),  # each generator's own best direction row
+        ("dcgan", "unconditional", "fid"),  # the real-data floor (13.5) is shown, not ranked
+        ("real images", "pixel_kmeans", "nmi"),  # as a clustering it competes
+        ("stylegan_lite", "contrafeat_bi", "rca_posthoc"),
+    ]

@@ -40,9 +40,13 @@ def test_the_default_bench_pairs_each_method_with_its_null_baseline(compose_cfg)
     assert set(rows) <= set(options("method")) and params.data == "mnist_subset"
     pairs = [("imle_clusters", "imle_clusters_random"),
              ("triple_coupled", "triple_coupled_baseline"),
-             ("contrafeat_bi", "random_directions"), ("lu_centroid", "random_directions"),
-             ("mic_gan", "pixel_kmeans")]  # fmt: skip
+             ("contrafeat_bi", "random_directions_stylegan_lite"),
+             ("lu_centroid", "random_directions")]  # fmt: skip
     assert all(method in rows and baseline in rows for method, baseline in pairs)
+    for method, baseline in pairs:  # a baseline steers (or trains) the same generator
+        generators = [compose_cfg(f"method={m}").generator for m in (method, baseline)]
+        assert generators[0] == generators[1], (method, baseline)
+    assert "mic_gan" in rows and "pixel_kmeans" in rows  # clusters of the real images: no G
 
 
 def test_unknown_group_option_lists_the_choices(compose_cfg):

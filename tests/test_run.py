@@ -271,6 +271,7 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     assert by_method["mic_gan_single"]["training"]["weights"] == [1.0]
     pixels = by_method["pixel_kmeans"]
     assert pixels["run"]["control"] == "PixelClusters" and "nmi" in pixels["metrics"]
+    assert pixels["run"]["generator"] == "real images"  # it samples its clusters' members
     # Run again, the sweep skips every finished job and leaves its results as they were.
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "outputs").rglob("results.json")}
     start = time.perf_counter()
