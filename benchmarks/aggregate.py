@@ -37,7 +37,8 @@ UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio",
 PER_GENERATOR = ("path_length", "directions", "disentanglement")
 NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of each column per "
         "data set in bold, per data set and generator in the " + ", ".join(PER_GENERATOR)
-        + " tables, whose scores describe one generator's latent space (lower is better for "
+        + " tables, whose scores describe one generator's latent space; a column where all "
+        "rows tie has none (lower is better for "
         + ", ".join(LOWER_IS_BETTER) + "; " + ", ".join(UNRANKED) + " are not ranked). Rows "
         f"whose generator is '{REAL_IMAGES}' sample training images: their fidelity is the "
         "real-data floor, shown but not ranked. Within a data set every column was computed "
@@ -148,7 +149,7 @@ def best_rows(summary: pd.DataFrame) -> pd.Series:
     ranked = summary[~floor & ~summary["metric"].isin(UNRANKED)]
     scope = ranked["generator"].where(ranked["family"].isin(PER_GENERATOR), "")
     for _, part in ranked.groupby([ranked["data"], scope, ranked["metric"]]):
-        if part["mean"].isna().all() or len(part) < 2:
+        if part["mean"].nunique() < 2:  # one row, or all tied (rows sharing a generator)
             continue
         metric = part["metric"].iloc[0]
         target = part["mean"].min() if metric in LOWER_IS_BETTER else part["mean"].max()
