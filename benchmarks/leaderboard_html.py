@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from ganctrl.benchmarks.records import REAL_IMAGES
+
+BEST, FLOOR, OTHER = "#00aa55", "#b8b8b8", "#4c72b0"  # BEST is the table's bold green
 PICTURES = ("grid", "traversals", "attribute_change", "cluster_labels", "exemplars",
             "source_grid", "patterns")  # fmt: skip
 
@@ -29,8 +32,16 @@ def _image(data: str, alt: str, width: int | None = None) -> str:
     return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{data}">'
 
 
+def bar_colours(cells: pd.DataFrame) -> list[str]:
+    """A metric's bars: its best rows in the table's green, real-image rows (the floor) grey."""
+    marked = cells["best"].eq(True)  # a row without this metric reindexes to NaN
+    return [BEST if best else FLOOR if generator == REAL_IMAGES else OTHER
+            for best, generator in zip(marked, cells["generator"], strict=True)]  # fmt: skip
+
+
 def metric_bars(part: pd.DataFrame, lower_is_better: tuple[str, ...]) -> str:
-    """Small multiples: one panel per metric, a bar per row with its std as the error bar."""
+    """Small multiples: one panel per metric, a bar per row with its std as the error bar.
+    `part` carries the `best` column."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -43,7 +54,8 @@ def metric_bars(part: pd.DataFrame, lower_is_better: tuple[str, ...]) -> str:
     for i, metric in enumerate(metrics):
         axes = figure.add_subplot(rows, columns, i + 1)
         cells = part[part["metric"] == metric].set_index("row").reindex(labels)
-        axes.barh(range(len(labels)), cells["mean"], xerr=cells["std"].fillna(0), color="#4c72b0")
+        axes.barh(range(len(labels)), cells["mean"], xerr=cells["std"].fillna(0),
+                  color=bar_colours(cells))  # fmt: skip
         axes.set_yticks(range(len(labels)), labels if i % columns == 0 else [], fontsize=7)
         axes.invert_yaxis()
         arrow = "↓" if metric in lower_is_better else "↑"

@@ -8,6 +8,7 @@ import torch
 import torchvision
 
 from ganctrl.benchmarks.aggregate import best_rows, main
+from ganctrl.benchmarks.leaderboard_html import BEST, FLOOR, OTHER, bar_colours
 
 FID = {"family": "fidelity"}
 CLUSTERS = {"family": "clusters"}
@@ -119,3 +120,5 @@ def test_latent_scores_are_ranked_per_generator_ties_and_real_images_are_not_mar
         ("real images", "pixel_kmeans", "nmi"),  # as a clustering it competes
         ("stylegan_lite", "contrafeat_bi", "rca_posthoc"),
     ]
+    fid = summary.assign(best=best_rows(summary)).query("metric == 'fid'")
+    assert bar_colours(fid) == [OTHER, BEST, FLOOR]  # mic_gan, unconditional, pixel_kmeans
