@@ -3,10 +3,11 @@ the rest will take (a Hydra callback, registered in conf/config.yaml).
 
 The count is the sweeper's own: the sweep parameters of the config and the command line, parsed
 and expanded (glob included) as the basic sweeper does. The estimate is the mean wall time of the
-jobs finished so far times the jobs left; a resumed sweep's skipped jobs take seconds and pull it
-down until real jobs have run. Launchers that run jobs in other processes (joblib, submitit)
-send each a copy of the callback as it was at the sweep's start: there a job knows its number and
-the total, not the time left.
+jobs that ran so far times the jobs left. A resumed sweep's skipped jobs take seconds: they are
+counted apart and kept out of the mean, and since jobs still to come may be skipped too, the
+estimate of a resumed sweep is an upper bound. Launchers that run jobs in other processes
+(joblib, submitit) send each a copy of the callback as it was at the sweep's start: there a job
+knows its number and the total, not the time left.
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from typing import Any
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
+
+from ganctrl.benchmarks.resume import SKIPPED
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +47,12 @@ def duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
-def progress_line(number: int, total: int | None, finished: list[float]) -> str:
-    """`number` counts from 1; `finished`: the wall seconds of the jobs done so far."""
+def progress_line(number: int, total: int | None, finished: list[float], skipped: int = 0) -> str:
+    """`number` counts from 1; `finished`: the wall seconds of the jobs that ran so far;
+    `skipped`: how many jobs were skipped as already finished."""
     line = f"sweep job {number} of {total if total else '?'}"
+    if skipped:
+        line += f"; {skipped} skipped"
     if finished:
         line += f"; {len(finished)} done in {duration(sum(finished))}"
         if total:
@@ -54,10 +61,19 @@ def progress_line(number: int, total: int | None, finished: list[float]) -> str:
     return line
 
 
+def was_skipped(job_return: JobReturn) -> bool:
+    """Whether the job returned an earlier run's finished record (`run` marks it)."""
+    if job_return.status != JobStatus.COMPLETED:  # `return_value` of a failed job re-raises
+        return False
+    value = job_return.return_value
+    return isinstance(value, dict) and bool(value.get(SKIPPED))
+
+
 class SweepProgress(Callback):
     def __init__(self) -> None:
         self.total: int | None = None
         self.finished: list[float] = []
+        self.skipped = 0
         self.job_start: float | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -69,10 +85,14 @@ class SweepProgress(Callback):
             return
         self.job_start = time.perf_counter()
         overrides = " ".join(config.hydra.overrides.task)
-        log.info("%s: %s", progress_line(config.hydra.job.num + 1, self.total, self.finished),
-                 overrides)  # fmt: skip
+        line = progress_line(config.hydra.job.num + 1, self.total, self.finished, self.skipped)
+        log.info("%s: %s", line, overrides)
 
-    def on_job_end(self, config: DictConfig, job_return: Any, **kwargs: Any) -> None:
-        if self.job_start is not None:
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if self.job_start is None:
+            return
+        if was_skipped(job_return):
+            self.skipped += 1
+        else:
             self.finished.append(time.perf_counter() - self.job_start)
-            self.job_start = None
+        self.job_start = None

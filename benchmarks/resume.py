@@ -18,6 +18,7 @@ from ganctrl.cache import config_hash
 log = logging.getLogger(__name__)
 
 VOLATILE = ("paths", "logger")  # where a job's files go and where its curves are sent
+SKIPPED = "skipped"  # marks the record a skipped job returns (never written to results.json)
 
 
 def job_hash(config: dict) -> str:

