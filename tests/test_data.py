@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 
+from ganctrl.data.base import to_unit_range
 from ganctrl.data.mnist_subset import MNISTSubset
 from ganctrl.data.shapes import (
     FACTOR_NAMES,
@@ -52,8 +53,8 @@ def test_shapes_datamodule_splits_are_disjoint_and_labelled():
     assert images.min() >= -1 and images.max() <= 1
     assert torch.equal(dm.labels("test"), dm.factors("test")[:, 0])
     assert torch.equal(dm.images("train"), Shapes(n_train=300, n_test=100).images("train"))
-    rendered = torch.from_numpy(render(test_idx)).float() / 127.5 - 1
-    assert torch.allclose(images, rendered)  # the draw rendered once per process is the draw's
+    rendered = to_unit_range(torch.from_numpy(render(test_idx)))
+    assert torch.equal(images, rendered)  # the draw rendered once per process is the draw's
 
 
 def test_a_second_shapes_datamodule_of_the_same_draw_renders_nothing():
