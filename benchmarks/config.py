@@ -72,6 +72,7 @@ class RootConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     profile: ProfileConfig = field(default_factory=ProfileConfig)
     seed: int = 0
+    threads: int | None = None  # CPU threads; None: torch's own count, written in at job start
 
 
 def budget(table, *, _parent_, _root_):

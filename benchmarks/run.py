@@ -22,6 +22,7 @@ from ganctrl.benchmarks.resume import SKIPPED, finished_record, keep_replaced
 from ganctrl.benchmarks.trainer import (
     build_trainer,
     job_device,
+    pin_threads,
     process_count,
     resolved_trainer_settings,
 )
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 def run(cfg: DictConfig) -> dict:
     """The job's record; a skipped job's carries `SKIPPED`, for the sweep's progress line."""
     validate(cfg)
+    pin_threads(cfg)
     hydra_cfg = HydraConfig.get()
     output_dir = Path(hydra_cfg.runtime.output_dir)
     choices = hydra_cfg.runtime.choices

@@ -13,6 +13,8 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning import Callback, Trainer
 from tqdm.auto import tqdm
 
+from ganctrl.benchmarks.config import ConfigError
+
 log = logging.getLogger(__name__)
 
 # Lightning advertises a cloud logger on every Trainer; keep job logs to what the job did.
@@ -59,6 +61,19 @@ def resolved_trainer_settings(trainer_cfg: DictConfig | dict) -> dict:
         log.warning("trainer.precision=%s is not supported here: using %s", precision, fallback)
         settings["precision"] = fallback
     return settings
+
+
+def pin_threads(cfg: DictConfig) -> int:
+    """Run torch on `cfg.threads` CPU threads, writing torch's own count in where it is null, so
+    the count is in the job's config, and so in its hash, whichever way it was chosen."""
+    if cfg.threads is None:
+        cfg.threads = torch.get_num_threads()
+    elif cfg.threads < 1:
+        raise ConfigError(f"threads={cfg.threads}: give a count of 1 or more, or null for "
+                          f"torch's own ({torch.get_num_threads()} here)")  # fmt: skip
+    else:
+        torch.set_num_threads(cfg.threads)
+    return cfg.threads
 
 
 def _uses_cuda(settings: dict) -> bool:

@@ -28,7 +28,14 @@ from torch import nn
 
 from ganctrl import atomic
 from ganctrl.benchmarks.quality import QualityCurve, recorded_quality, sidecar_path
-from ganctrl.cache import build_once, code_version, config_hash, file_digest, load
+from ganctrl.cache import (
+    build_once,
+    code_version,
+    config_hash,
+    file_digest,
+    load,
+    training_threads,
+)
 from ganctrl.methods.base import Unconditional
 
 log = logging.getLogger(__name__)
@@ -52,7 +59,7 @@ class ZooEntry:
 
 def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
     """A hash of everything that decides the trained generator's weights: the data and generator
-    configs, and the code of the data set, both networks and the training recipe."""
+    configs, the code of the data set, both networks and the training recipe, and the threads."""
     data = {
         k: v
         for k, v in OmegaConf.to_container(data_cfg, resolve=True).items()
@@ -65,7 +72,7 @@ def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
     }
     targets = [data_cfg._target_, *(generator_cfg[k]._target_ for k in _CODE_NODES)]
     code = code_version(*map(get_class, targets))
-    return config_hash({"data": data, "generator": gen, "code": code})
+    return config_hash({"data": data, "generator": gen, "code": code, **training_threads()})
 
 
 def _build(node: DictConfig, datamodule, **changes) -> nn.Module:

@@ -28,6 +28,12 @@ from filelock import FileLock
 from ganctrl import atomic
 
 
+def training_threads() -> dict:
+    """For the key of an artifact that is trained: the CPU threads it trains with. Float sums
+    split by thread, and training amplifies the last-bit differences into other weights."""
+    return {"threads": torch.get_num_threads()}
+
+
 def config_hash(obj) -> str:
     """A short, stable hash of a JSON-serialisable description."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]

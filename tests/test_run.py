@@ -52,6 +52,7 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert record["config"]["seed"] == 0 and record["config"]["generator"]["train"]["steps"] == 10
     assert {"python", "torch", "pytorch-lightning", "hydra-core"} <= set(record["versions"])
     assert record["hardware"]["device"] == "cpu"
+    assert record["config"]["threads"] == record["hardware"]["torch_threads"]  # null written in
     assert {"data", "generator", "samples", "evaluate", "total"} <= set(record["seconds"])
     assert {"fid", "is", "kid", "precision", "recall", "density", "coverage",
             "confidence", "ppl_standard"} == set(record["metrics"])  # fmt: skip

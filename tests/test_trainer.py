@@ -1,9 +1,11 @@
 import pytest
 import torch
 
+from ganctrl.benchmarks.config import ConfigError
 from ganctrl.benchmarks.trainer import (
     build_trainer,
     job_device,
+    pin_threads,
     process_count,
     resolved_trainer_settings,
 )
@@ -38,3 +40,19 @@ def test_process_count_reads_devices_and_nodes(compose_cfg):
     assert process_count(compose_cfg("trainer.devices=2", "+trainer.strategy=ddp").trainer) == 2
     assert process_count({"accelerator": "cpu", "devices": "0,1", "num_nodes": 2}) == 4
     assert process_count({"accelerator": "cpu", "devices": "auto"}) == 1
+
+
+@pytest.fixture
+def restore_threads():
+    before = torch.get_num_threads()
+    yield before
+    torch.set_num_threads(before)
+
+
+def test_the_thread_count_is_written_into_the_config_or_set_from_it(compose_cfg, restore_threads):
+    cfg = compose_cfg()
+    assert cfg.threads is None
+    assert pin_threads(cfg) == cfg.threads == restore_threads  # torch's own count, written in
+    assert pin_threads(compose_cfg("threads=1")) == 1 and torch.get_num_threads() == 1
+    with pytest.raises(ConfigError, match=r"threads=0: give a count of 1 or more, or null"):
+        pin_threads(compose_cfg("threads=0"))

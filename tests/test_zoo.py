@@ -121,6 +121,19 @@ def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg
     assert len(list((tmp_path / "generators").glob("*.quality-*.json"))) == 2
 
 
+def test_the_zoo_key_changes_with_the_threads_it_trains_on(compose_cfg):
+    cfg = compose_cfg("experiment=smoke")
+    before = torch.get_num_threads()
+    try:
+        keys = set()
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            keys.add(zoo.zoo_key(cfg.data, cfg.generator))
+    finally:
+        torch.set_num_threads(before)
+    assert len(keys) == 2
+
+
 @pytest.mark.slow
 def test_a_change_to_the_code_that_trains_a_generator_retrains_it(compose_cfg, tmp_path,
                                                                   monkeypatch):  # fmt: skip
