@@ -47,8 +47,10 @@ def sidecar_path(generator_path: Path, metrics_cfg, datamodule) -> Path:
 
 
 def measure_quality(generator, datamodule, metrics_cfg, cache_dir, device) -> dict:
-    """The fidelity family's numbers for G as it is: value and floor per metric."""
-    evaluation = evaluate(Unconditional(generator), datamodule, metrics_cfg, cache_dir, device)
+    """The fidelity family's numbers for G as it is: value and floor per metric. Only that
+    family runs, whichever ones the job asked `metrics.families` for."""
+    fidelity_only = OmegaConf.merge(metrics_cfg, {"families": ["fidelity"]})
+    evaluation = evaluate(Unconditional(generator), datamodule, fidelity_only, cache_dir, device)
     metrics = evaluation["metrics"]
     return {
         "feature_net": metrics["fid"]["feature_net"],

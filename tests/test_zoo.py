@@ -119,6 +119,10 @@ def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg
     other_protocol = _pretrained(compose_cfg("experiment=smoke", "metrics.n=150"), tmp_path)
     assert not other_protocol.trained and other_protocol.quality["n"] == 150
     assert len(list((tmp_path / "generators").glob("*.quality-*.json"))) == 2
+    # a job that runs one other family still measures a new protocol's quality in full
+    one_family = ("experiment=smoke", "metrics.n=120", "metrics.families=[directions]")
+    assert set(quality.QUALITY_METRICS) <= set(_pretrained(compose_cfg(*one_family),
+                                                           tmp_path).quality)  # fmt: skip
 
 
 def test_the_zoo_key_changes_with_the_threads_it_trains_on(compose_cfg):
