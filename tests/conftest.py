@@ -1,4 +1,5 @@
 import pytest
+import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
@@ -25,3 +26,11 @@ def shared_cache(tmp_path_factory):
     """One cache for every CLI test that does not test the cache itself: the smoke generator and
     the evaluation nets train once per test run."""
     return tmp_path_factory.mktemp("shared_cache")
+
+
+@pytest.fixture
+def restore_threads():
+    """torch's thread count before the test (yielded), set back after it."""
+    before = torch.get_num_threads()
+    yield before
+    torch.set_num_threads(before)

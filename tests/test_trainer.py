@@ -42,13 +42,6 @@ def test_process_count_reads_devices_and_nodes(compose_cfg):
     assert process_count({"accelerator": "cpu", "devices": "auto"}) == 1
 
 
-@pytest.fixture
-def restore_threads():
-    before = torch.get_num_threads()
-    yield before
-    torch.set_num_threads(before)
-
-
 def test_the_thread_count_is_written_into_the_config_or_set_from_it(compose_cfg, restore_threads):
     cfg = compose_cfg()
     assert cfg.threads is None

@@ -125,16 +125,12 @@ def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg
                                                            tmp_path).quality)  # fmt: skip
 
 
-def test_the_zoo_key_changes_with_the_threads_it_trains_on(compose_cfg):
+def test_the_zoo_key_changes_with_the_threads_it_trains_on(compose_cfg, restore_threads):
     cfg = compose_cfg("experiment=smoke")
-    before = torch.get_num_threads()
-    try:
-        keys = set()
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            keys.add(zoo.zoo_key(cfg.data, cfg.generator))
-    finally:
-        torch.set_num_threads(before)
+    keys = set()
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        keys.add(zoo.zoo_key(cfg.data, cfg.generator))
     assert len(keys) == 2
 
 
