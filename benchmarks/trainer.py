@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import warnings
@@ -63,16 +64,23 @@ def resolved_trainer_settings(trainer_cfg: DictConfig | dict) -> dict:
     return settings
 
 
+@functools.cache
+def _torch_own_threads() -> int:
+    """torch's count before any job set one: a multirun runs its jobs in one process, where the
+    count a pinned job set would otherwise become the next null job's."""
+    return torch.get_num_threads()
+
+
 def pin_threads(cfg: DictConfig) -> int:
     """Run torch on `cfg.threads` CPU threads, writing torch's own count in where it is null, so
     the count is in the job's config, and so in its hash, whichever way it was chosen."""
+    own = _torch_own_threads()
     if cfg.threads is None:
-        cfg.threads = torch.get_num_threads()
+        cfg.threads = own
     elif cfg.threads < 1:
         raise ConfigError(f"threads={cfg.threads}: give a count of 1 or more, or null for "
-                          f"torch's own ({torch.get_num_threads()} here)")  # fmt: skip
-    else:
-        torch.set_num_threads(cfg.threads)
+                          f"torch's own ({own} here)")  # fmt: skip
+    torch.set_num_threads(cfg.threads)
     return cfg.threads
 
 

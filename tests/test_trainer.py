@@ -49,3 +49,10 @@ def test_the_thread_count_is_written_into_the_config_or_set_from_it(compose_cfg,
     assert pin_threads(compose_cfg("threads=1")) == 1 and torch.get_num_threads() == 1
     with pytest.raises(ConfigError, match=r"threads=0: give a count of 1 or more, or null"):
         pin_threads(compose_cfg("threads=0"))
+
+
+def test_a_null_thread_count_after_a_pinned_job_in_the_same_process_is_torchs_own(
+    compose_cfg, restore_threads
+):
+    pin_threads(compose_cfg(f"threads={restore_threads + 1}"))  # a multirun's earlier job
+    assert pin_threads(compose_cfg()) == torch.get_num_threads() == restore_threads
