@@ -34,7 +34,7 @@ from ganctrl.cache import (
     config_hash,
     file_digest,
     load,
-    training_threads,
+    training_hardware,
 )
 from ganctrl.methods.base import Unconditional
 
@@ -57,9 +57,9 @@ class ZooEntry:
     quality: dict  # benchmarks/quality.py: FID, IS, KID, P/R, D/C with floors
 
 
-def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
+def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig, device: torch.device | str) -> str:
     """A hash of everything that decides the trained generator's weights: the data and generator
-    configs, the code of the data set, both networks and the training recipe, and the threads."""
+    configs, the code of the data set, both networks and the training recipe, and the hardware."""
     data = {
         k: v
         for k, v in OmegaConf.to_container(data_cfg, resolve=True).items()
@@ -72,7 +72,8 @@ def zoo_key(data_cfg: DictConfig, generator_cfg: DictConfig) -> str:
     }
     targets = [data_cfg._target_, *(generator_cfg[k]._target_ for k in _CODE_NODES)]
     code = code_version(*map(get_class, targets))
-    return config_hash({"data": data, "generator": gen, "code": code, **training_threads()})
+    return config_hash({"data": data, "generator": gen, "code": code,
+                        **training_hardware(device)})  # fmt: skip
 
 
 def _build(node: DictConfig, datamodule, **changes) -> nn.Module:
@@ -132,7 +133,7 @@ def pretrained(
         stem = f"user-{file_digest(path)[:16]}-{datamodule.name}-{data_key}"
         quality_anchor = cache_dir / "generators" / f"{stem}.pt"
     else:
-        name = f"{label}-s{generator_cfg.seed}-{zoo_key(data_cfg, generator_cfg)}"
+        name = f"{label}-s{generator_cfg.seed}-{zoo_key(data_cfg, generator_cfg, device)}"
         path = quality_anchor = cache_dir / "generators" / f"{name}.pt"
 
         def train() -> dict:

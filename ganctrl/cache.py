@@ -28,10 +28,17 @@ from filelock import FileLock
 from ganctrl import atomic
 
 
-def training_threads() -> dict:
-    """For the key of an artifact that is trained: the CPU threads it trains with. Float sums
-    split by thread, and training amplifies the last-bit differences into other weights."""
-    return {"threads": torch.get_num_threads()}
+def training_hardware(device: torch.device | str) -> dict:
+    """For the key of an artifact that is trained: what it trains on. Float sums split by CPU
+    thread and differ between a CPU and each GPU model, and training amplifies the last-bit
+    differences into other weights."""
+    hardware = {"threads": torch.get_num_threads()}
+    device = torch.device(device)
+    if device.type == "cuda":
+        hardware["device"] = torch.cuda.get_device_name(device)
+    elif device.type != "cpu":
+        hardware["device"] = device.type
+    return hardware
 
 
 def config_hash(obj) -> str:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ganctrl.cache import build_once, code_version, config_hash, training_threads
+from ganctrl.cache import build_once, code_version, config_hash, training_hardware
 from ganctrl.metrics.features import (
     EvaluationNet,
     ImageConvention,
@@ -152,7 +152,7 @@ def register_trained_net(name: str, build: Callable[..., TrainedNet], recipe: Tr
         chosen = recipe if epochs is None else replace(recipe, epochs=epochs)
         key = config_hash({
             "net": name, "data": datamodule.identity(), "recipe": asdict(chosen), "seed": seed,
-            "code": code_version(build), **training_threads(),
+            "code": code_version(build), **training_hardware(device),
         })  # fmt: skip
         path = cache_dir / "feature_nets" / f"{name}-{datamodule.name}-{key}.pt"
 

@@ -125,13 +125,18 @@ def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg
                                                            tmp_path).quality)  # fmt: skip
 
 
-def test_the_zoo_key_changes_with_the_threads_it_trains_on(compose_cfg, restore_threads):
+def test_the_zoo_key_changes_with_the_threads_and_the_device_it_trains_on(
+    compose_cfg, restore_threads, monkeypatch
+):
     cfg = compose_cfg("experiment=smoke")
     keys = set()
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        keys.add(zoo.zoo_key(cfg.data, cfg.generator))
-    assert len(keys) == 2
+        keys.add(zoo.zoo_key(cfg.data, cfg.generator, "cpu"))
+    for gpu in ("NVIDIA H200", "NVIDIA A100-SXM4-80GB"):
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device, gpu=gpu: gpu)
+        keys.add(zoo.zoo_key(cfg.data, cfg.generator, torch.device("cuda", 0)))
+    assert len(keys) == 4
 
 
 @pytest.mark.slow
