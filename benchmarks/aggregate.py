@@ -8,8 +8,8 @@ per data set and metric family, the best mean of each column in bold, failed job
 their error) and leaderboard.html (the same with bar plots and each row's pictures, one
 self-contained file: benchmarks/leaderboard_html.py); with --wandb-project, a wandb run holding
 the leaderboard as a Table. Rows of one method that differ in a
-setting (`method.sensor=pixels`) stay apart, labelled by the settings that differ; a seed never
-splits a row.
+setting (`method.sensor=pixels`) or in the metrics protocol (`metrics.directions.rca_steps`)
+stay apart, labelled by the settings that differ; a seed never splits a row.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ UNRANKED = ("edit_scale", "image_change", "latent_spread_ratio",
             *(f"generator_{name}" for name in GENERATOR_QUALITY))  # fmt: skip
 # Scores of a generator's latent space: comparable only between rows steering the same generator.
 PER_GENERATOR = ("path_length", "directions", "disentanglement")
+# Metrics settings that choose what runs or how fast, not what a metric's value is.
+_METRICS_KEYS_NOT_IN_ROW = {"metrics.families", "metrics.batch_size", "metrics.grid_seed"}
 NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of each column per "
         "data set in bold, per data set and generator in the " + ", ".join(PER_GENERATOR)
         + " tables, whose scores describe one generator's latent space; a column where all "
@@ -63,25 +65,44 @@ def _without_seed(section: dict) -> dict:
     return {k: v for k, v in section.items() if k != "seed"}
 
 
+def _dotted(section: dict, prefix: str) -> dict:
+    flat = {}
+    for key, value in section.items():
+        if isinstance(value, dict):
+            flat |= _dotted(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _settings(record: dict) -> dict:
-    """The method's settings, without its seed."""
-    return _without_seed(record["config"]["method"])
+    """The method's settings without its seed, and the metrics protocol's as `metrics.…` keys
+    (less those that do not change a value): a job scored under another protocol (say
+    `metrics.directions.rca_steps=12000`) is another row, never averaged into this one."""
+    protocol = _dotted(record["config"].get("metrics", {}), "metrics.")
+    return {**_without_seed(record["config"]["method"]),
+            **{k: v for k, v in protocol.items() if k not in _METRICS_KEYS_NOT_IN_ROW}}  # fmt: skip
 
 
 def row_labels(records: list[dict]) -> list[str]:
-    """Each record's row name: the method, and the settings in which rows of that method differ."""
-    by_method: dict[str, list[dict]] = {}
+    """Each record's row name: the method, and the settings in which the records of that method
+    on the same data and profile differ."""
+
+    def group(record: dict) -> tuple:
+        return record["run"]["method"], record["run"]["data"], record["run"].get("experiment")
+
+    by_group: dict[tuple, list[dict]] = {}
     for record in records:
-        by_method.setdefault(record["run"]["method"], []).append(_settings(record))
-    differing = {  # once per method: the settings in which its rows differ
-        method: sorted(k for k in set().union(*variants)
-                       if len({repr(v.get(k)) for v in variants}) > 1)
-        for method, variants in by_method.items()
+        by_group.setdefault(group(record), []).append(_settings(record))
+    differing = {  # once per group: the settings in which its records differ
+        key: sorted(k for k in set().union(*variants)
+                    if len({repr(v.get(k)) for v in variants}) > 1)
+        for key, variants in by_group.items()
     }  # fmt: skip
     labels = []
     for record in records:
         settings = _settings(record)
-        shown = ", ".join(f"{k}={settings.get(k)}" for k in differing[record["run"]["method"]])
+        shown = ", ".join(f"{k}={settings.get(k)}" for k in differing[group(record)])
         labels.append(record["run"]["method"] + (f" [{shown}]" if shown else ""))
     return labels
 

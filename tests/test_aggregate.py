@@ -14,13 +14,15 @@ FID = {"family": "fidelity"}
 CLUSTERS = {"family": "clusters"}
 
 
-def write_job(folder, name, method, seed, metrics, status="ok", quality=None, **settings):
+def write_job(folder, name, method, seed, metrics, status="ok", quality=None, protocol=None,
+              **settings):  # fmt: skip
     record = {
         "status": status,
         "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
                 "experiment": "toy", "seed": seed},
         "config": {"method": {"clusters": 20, "seed": seed, **settings},
-                   "generator": {"net": {"width": 32}, "seed": seed}},
+                   "generator": {"net": {"width": 32}, "seed": seed},
+                   "metrics": protocol or {}},
         "metrics": {k: {"value": v, **(FID if k == "fid" else CLUSTERS)}
                     for k, v in metrics.items()},
     }  # fmt: skip
@@ -78,6 +80,23 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
     # the metric bars of three families, and the grid of each of the three rows' lowest seed
     assert page.count("data:image/png;base64") == 3 + 3
     assert "RuntimeError: the sweep went on" in page
+
+
+def test_jobs_scored_under_another_metrics_protocol_are_another_row(tmp_path):
+    sweep = tmp_path / "sweep"
+    short = {"batch_size": 500, "families": None, "directions": {"rca_steps": 3000}}
+    write_job(sweep, "0", "voynov", 0, {"rca_posthoc": 0.90}, protocol=short)
+    # what runs and how fast it runs are not the protocol: still the 3 000-step row
+    write_job(sweep, "1", "voynov", 1, {"rca_posthoc": 0.92},
+              protocol={**short, "batch_size": 50, "families": ["directions"]})  # fmt: skip
+    write_job(sweep, "2", "voynov", 0, {"rca_posthoc": 0.97},
+              protocol={**short, "directions": {"rca_steps": 12000}})  # fmt: skip
+    main([str(sweep), "--out", str(tmp_path / "out")])
+
+    summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv").set_index("row")
+    assert summary.loc["voynov [metrics.directions.rca_steps=3000]", "mean"] == pytest.approx(0.91)
+    assert summary.loc["voynov [metrics.directions.rca_steps=3000]", "seeds"] == 2
+    assert summary.loc["voynov [metrics.directions.rca_steps=12000]", "mean"] == 0.97
 
 
 def test_the_leaderboard_goes_to_wandb_as_a_table(tmp_path, monkeypatch):
