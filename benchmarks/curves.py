@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 from pathlib import Path
 
@@ -21,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ganctrl.atomic import temporary_sibling  # noqa: E402
+from ganctrl.atomic import save_figure  # noqa: E402
 
 PANELS = (("fid", "FID (eval-net features)", "log"), ("precision", "precision", "linear"),
           ("recall", "recall", "linear"))  # fmt: skip
@@ -53,11 +52,8 @@ def plot(curves: list[dict], out: Path, title: str, labels: list[str] | None = N
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{title} (dashed: real train vs real test)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_sibling(out)
-    fig.savefig(tmp, dpi=110, format="png")
+    save_figure(fig, out, dpi=110)
     plt.close(fig)
-    os.replace(tmp, out)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import os
 from pathlib import Path
 
 import matplotlib
@@ -25,7 +24,7 @@ import pandas as pd
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from ganctrl.atomic import temporary_sibling  # noqa: E402
+from ganctrl.atomic import save_figure  # noqa: E402
 from ganctrl.benchmarks.aggregate import read_records, row_labels  # noqa: E402
 from ganctrl.benchmarks.resume import job_hash  # noqa: E402
 
@@ -33,10 +32,10 @@ STYLES = ("--", "-", ":", "-.")
 
 
 def _without_budget(record: dict) -> dict:
-    """The record with `metrics.directions.rca_steps` taken out of its config."""
-    stripped = copy.deepcopy(record)
-    stripped["config"].get("metrics", {}).get("directions", {}).pop("rca_steps", None)
-    return stripped
+    """The record with `metrics.directions.rca_steps` taken out of (a copy of) its config."""
+    config = copy.deepcopy(record["config"])
+    config.get("metrics", {}).get("directions", {}).pop("rca_steps", None)
+    return {**record, "config": config}
 
 
 def budget_table(records: list[dict], tolerance: float) -> pd.DataFrame:
@@ -108,10 +107,8 @@ def plot(table: pd.DataFrame, records: list[dict], out: Path) -> None:
         f"{steps} steps {STYLES[i % len(STYLES)]}" for i, steps in enumerate(budgets)),
         ha="center", fontsize=8)  # fmt: skip
     figure.tight_layout(rect=(0, 0.03, 1, 1))
-    tmp = temporary_sibling(out)
-    figure.savefig(tmp, format="png", dpi=120)
+    save_figure(figure, out, dpi=120)
     plt.close(figure)
-    os.replace(tmp, out)
 
 
 def main(argv: list[str] | None = None) -> None:

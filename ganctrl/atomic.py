@@ -34,6 +34,14 @@ def save_png(picture: torch.Tensor, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def save_figure(figure, path: Path, dpi: int) -> None:
+    """A matplotlib figure to a PNG file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    figure.savefig(tmp, dpi=dpi, format="png")
+    os.replace(tmp, path)
+
+
 def write_json(data: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temporary_sibling(path)
