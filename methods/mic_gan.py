@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader
 from ganctrl.methods.base import Clusters, ControlMethod, seeded
 from ganctrl.methods.batched import in_batches
 from ganctrl.methods.crp import Tables, crp_rounds, initial_tables, log_likelihoods
+from ganctrl.methods.frozen import frozen
 from ganctrl.methods.job_inputs import Networks, OwnNetworks, TrainingImages
 from ganctrl.methods.losses import r1_penalty
 from ganctrl.methods.streams import iteration_stream
@@ -86,7 +87,10 @@ class TableClusters(Clusters):
 
 
 class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
-    """Method 5, and with `clusters=1` its baseline (the same GAN with a single table)."""
+    """Method 5, and with `clusters=1` its baseline (the same GAN with a single table).
+
+    `channels_last`: G, D and Q in the NHWC layout, about a tenth faster on a CPU; it changes
+    float rounding, so a run reproduces under the same value."""
 
     trains_on_images = False  # it schedules its own passes over `images`, labelled by index
     supports_ddp = False  # one process holds the tables and runs the sweeps
@@ -109,6 +113,7 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         betas: tuple[float, float] = (0.0, 0.99),
         batch_size: int = 64,
         encoder_width: int = 64,
+        channels_last: bool = False,
         seed: int = 0,
     ):
         counts = {"init_steps": init_steps, "crp_epochs": crp_epochs, "q_steps": q_steps,
@@ -132,6 +137,9 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         self.generator = networks.generator(num_classes=clusters)
         self.discriminator = networks.discriminator(num_classes=clusters)
         self.encoder = encoder(channels, size, clusters, encoder_width)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        for net in (self.generator, self.discriminator, self.encoder):
+            net.to(memory_format=self.memory_format)
         tables = initial_tables(clusters, clusters)
         # The mixture and every image's table: buffers, so a checkpoint carries them.
         self.register_buffer("means", torch.from_numpy(tables.means))
@@ -185,7 +193,7 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
     def gan_step(self, rng: torch.Generator, conditional: bool) -> None:
         opt_g, opt_d, _ = self.optimizers()
         rows = torch.randint(len(self.images), (self.batch_size,), generator=rng)
-        real = self.images[rows].to(self.device)
+        real = self.images[rows].to(self.device, memory_format=self.memory_format)
         if conditional:
             labels = self.labels[rows.to(self.device)]
         else:  # stage 1: uniform random labels, the unconditional head
@@ -201,7 +209,8 @@ class MICGAN(OwnNetworks, TrainingImages, ControlMethod):
         opt_d.zero_grad(set_to_none=True)
         self.manual_backward(loss_d)
         opt_d.step()
-        loss_g = linear_g_loss(d(g(g.sample_latents(self.batch_size), labels=labels), head))
+        with frozen(d):
+            loss_g = linear_g_loss(d(g(g.sample_latents(self.batch_size), labels=labels), head))
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()

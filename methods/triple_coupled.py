@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader
 from ganctrl.methods.backbones.sensors import FEATURE_SENSORS, feature_extractor
 from ganctrl.methods.base import ControlMethod, Exemplars, Unconditional, seeded, to_grid
 from ganctrl.methods.batched import in_batches
+from ganctrl.methods.frozen import frozen
 from ganctrl.methods.job_inputs import Networks, OwnNetworks, TrainingImages
 from ganctrl.methods.losses import nonsaturating_d, nonsaturating_g
 
@@ -139,7 +140,8 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
     G reads (f − μ) / s, μ and s from a bank of `bank_size` training images
     (`generator_condition`), so that f's differences enter at z's scale; neighbours are found on
     f itself. E is frozen and the images fixed, so f is computed once per training image at fit
-    start and batches carry image indices.
+    start and batches carry image indices. `channels_last`: G and D in the NHWC layout, about a
+    quarter faster on a CPU; it changes float rounding, so a run reproduces under the same value.
     """
 
     trains_on_images = False  # it reads `images` by index, to look up their features
@@ -164,6 +166,7 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         betas: tuple[float, float] = (0.5, 0.999),
         bank_size: int = 2000,
         batch_size: int = 64,
+        channels_last: bool = False,
         seed: int = 0,
     ):
         super().__init__(steps)
@@ -209,6 +212,9 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         self.generator = networks.generator(cond_dim=dim)
         pair_channels = 2 * channels if objective == "triple" else channels
         self.discriminator = networks.discriminator(channels=pair_channels)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.generator.to(memory_format=self.memory_format)
+        self.discriminator.to(memory_format=self.memory_format)
         # Formed from the data at fit start; buffers, so a checkpoint carries them.
         self.register_buffer("feature_mean", torch.zeros(dim))
         self.register_buffer("feature_scale", torch.ones(()))
@@ -250,7 +256,7 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
     def training_step(self, rows: torch.Tensor, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         g, d = self.generator, self.discriminator
-        real = self.images[rows.cpu()].to(self.device)
+        real = self.images[rows.cpu()].to(self.device, memory_format=self.memory_format)
         z = g.sample_latents(len(real))
         if self.extractor is None:
             fake = g(z)
@@ -260,9 +266,11 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         if self.objective == "triple":
             nearest, farthest = coupled_neighbours(features)
             positive, negative = real[nearest], real[farthest]
-            loss_g = coupled_generator_loss(d(coupled_pair(positive, fake)))
-        else:
-            loss_g = nonsaturating_g(d(fake))
+        with frozen(d):
+            if self.objective == "triple":
+                loss_g = coupled_generator_loss(d(coupled_pair(positive, fake)))
+            else:
+                loss_g = nonsaturating_g(d(fake))
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()

@@ -17,6 +17,7 @@ from torch import nn
 from ganctrl.methods.base import ControlMethod, Unconditional
 from ganctrl.methods.batchnorm import recalibrate_batchnorm
 from ganctrl.methods.ema import ema_copy, ema_update
+from ganctrl.methods.frozen import frozen
 from ganctrl.methods.losses import GAN_LOSSES, r1_penalty
 
 STANDING_STATS = {"batches": 100, "batch_size": 64, "seed": 0}  # the draw that re-estimates BN
@@ -114,7 +115,8 @@ class UnconditionalGAN(ControlMethod):
             opt_d.zero_grad(set_to_none=True)
             self.manual_backward(loss_d)
             opt_d.step()
-        loss_g = self.g_loss(self.discriminator(self.fake_images(n)))
+        with frozen(self.discriminator):
+            loss_g = self.g_loss(self.discriminator(self.fake_images(n)))
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss_g)
         opt_g.step()

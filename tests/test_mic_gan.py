@@ -151,3 +151,30 @@ def test_pixel_kmeans_clusters_the_real_images_and_assigns_to_the_nearest_centro
     samples = control.sample_cluster(int(assigned[0]), 4)
     assert torch.allclose(samples.mean(dim=(1, 2, 3)), torch.full((4,), -0.8), atol=0.05)
     assert control.device == images.device  # the disentanglement family places its encoder here
+
+
+def one_gan_step(monkeypatch, **settings) -> tuple[MICGAN, torch.Tensor]:
+    """A seeded toy MIC-GAN after one stage-1 GAN step, and that step's logged losses."""
+    torch.manual_seed(0)
+    method, logged = toy(**settings), {}
+    monkeypatch.setattr(method, "log_dict", lambda values, **_: logged.update(values))
+    monkeypatch.setattr(method, "manual_backward", lambda loss: loss.backward())
+    optimisers = method.configure_optimizers()
+    monkeypatch.setattr(method, "optimizers", lambda: optimisers)
+    method.gan_step(iteration_stream(method.seed, 0), conditional=False)
+    return method, torch.stack([logged[k].detach() for k in sorted(logged)])
+
+
+def test_channels_last_is_a_layout_not_another_computation(monkeypatch):
+    """One GAN step from the same seed in either layout: the same losses to float rounding,
+    with G's, D's and Q's conv weights stored NHWC."""
+    _, nchw_losses = one_gan_step(monkeypatch)
+    method, nhwc_losses = one_gan_step(monkeypatch, channels_last=True)
+    assert torch.allclose(nchw_losses, nhwc_losses, rtol=1e-5, atol=0)
+    for net in (method.generator, method.discriminator, method.encoder):
+        conv = next(
+            m.weight
+            for m in net.modules()  # one channel reads the same either way
+            if isinstance(m, nn.Conv2d | nn.ConvTranspose2d) and m.weight.shape[1] > 1
+        )
+        assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()

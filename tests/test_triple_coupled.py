@@ -163,3 +163,27 @@ def test_training_reads_each_batch_s_features_from_one_pass_over_the_training_im
         rows = [int(torch.nonzero((in_g - c).abs().sum(dim=1) < 1e-4)[0])
                 for c in cond]  # fmt: skip
         assert len(set(rows)) == 4
+
+
+def first_step_losses(monkeypatch, **settings) -> tuple[TripleCoupledGAN, torch.Tensor]:
+    """A seeded toy triple-coupled GAN fitted for one step, and that step's G and D losses."""
+    torch.manual_seed(0)
+    images = torch.rand(12, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    method = TripleCoupledGAN(ToyNetworks(), images, steps=1, sensor="pixels", bank_size=4,
+                              batch_size=4, **settings)  # fmt: skip
+    logged = {}
+    monkeypatch.setattr(method, "log", lambda name, value, **_: logged.setdefault(name, value))
+    pl.Trainer(max_epochs=-1, accelerator="cpu", logger=False, enable_checkpointing=False,
+               enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
+    return method, torch.stack([logged["loss/g"], logged["loss/d"]]).detach()
+
+
+def test_channels_last_is_a_layout_not_another_computation(monkeypatch):
+    """From the same seed, the first step's losses in either layout agree to float rounding,
+    and the nets' conv weights are stored NHWC. (Later steps are not compared: Adam's first
+    updates are ±lr wherever a gradient is near 0, so rounding can flip them.)"""
+    _, nchw_losses = first_step_losses(monkeypatch)
+    method, nhwc_losses = first_step_losses(monkeypatch, channels_last=True)
+    assert torch.allclose(nchw_losses, nhwc_losses, rtol=1e-5, atol=0)
+    conv = method.discriminator.trunk[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
