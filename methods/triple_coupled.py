@@ -263,11 +263,10 @@ class TripleCoupledGAN(OwnNetworks, TrainingImages, ControlMethod):
         else:
             features = self.image_features[rows.to(self.device)]
             fake = g(z, cond=self.condition(features))
-        if self.objective == "triple":
-            nearest, farthest = coupled_neighbours(features)
-            positive, negative = real[nearest], real[farthest]
         with frozen(d):
             if self.objective == "triple":
+                nearest, farthest = coupled_neighbours(features)
+                positive, negative = real[nearest], real[farthest]
                 loss_g = coupled_generator_loss(d(coupled_pair(positive, fake)))
             else:
                 loss_g = nonsaturating_g(d(fake))
