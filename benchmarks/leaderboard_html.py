@@ -39,9 +39,21 @@ def bar_colours(cells: pd.DataFrame) -> list[str]:
             for best, generator in zip(marked, cells["generator"], strict=True)]  # fmt: skip
 
 
+def axis_end(reach: pd.Series, gap: float = 5.0) -> float | None:
+    """Where a metric's axis should end so that rows far beyond the rest (a collapsed GAN's FID
+    is tens of times the others') do not flatten every other bar: walking down the rows' reaches
+    (|mean| + std), the first drop by more than `gap` times cuts the rows above it, at most half
+    of them; the axis ends at the largest reach left. None when no row stands out."""
+    ordered = reach.dropna().sort_values(ascending=False).to_numpy()
+    for i in range(len(ordered) // 2):
+        if ordered[i + 1] > 0 and ordered[i] > gap * ordered[i + 1]:
+            return float(ordered[i + 1])
+    return None
+
+
 def metric_bars(part: pd.DataFrame, lower_is_better: tuple[str, ...]) -> str:
-    """Small multiples: one panel per metric, a bar per row with its std as the error bar.
-    `part` carries the `best` column."""
+    """Small multiples: one panel per metric, a bar per row with its std as the error bar, the
+    axis cut short of outlying rows (`axis_end`). `part` carries the `best` column."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -56,6 +68,14 @@ def metric_bars(part: pd.DataFrame, lower_is_better: tuple[str, ...]) -> str:
         cells = part[part["metric"] == metric].set_index("row").reindex(labels)
         axes.barh(range(len(labels)), cells["mean"], xerr=cells["std"].fillna(0),
                   color=bar_colours(cells))  # fmt: skip
+        end = axis_end(cells["mean"].abs() + cells["std"].fillna(0))
+        if end is not None:  # cut bars end at the axis edge, their value written there
+            kept = cells[cells["mean"].abs() <= 1.15 * end]
+            low = (kept["mean"] - kept["std"].fillna(0)).min()
+            axes.set_xlim(min(0.0, 1.15 * low), 1.15 * end)
+            for y, mean in enumerate(cells["mean"]):
+                if abs(mean) > 1.15 * end:
+                    axes.text(1.13 * end, y, f"{mean:.4g} ▸", ha="right", va="center", fontsize=6)
         axes.set_yticks(range(len(labels)), labels if i % columns == 0 else [], fontsize=7)
         axes.invert_yaxis()
         arrow = "↓" if metric in lower_is_better else "↑"

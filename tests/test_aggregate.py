@@ -8,7 +8,7 @@ import torch
 import torchvision
 
 from ganctrl.benchmarks.aggregate import best_rows, main
-from ganctrl.benchmarks.leaderboard_html import BEST, FLOOR, OTHER, bar_colours
+from ganctrl.benchmarks.leaderboard_html import BEST, FLOOR, OTHER, axis_end, bar_colours
 
 FID = {"family": "fidelity"}
 CLUSTERS = {"family": "clusters"}
@@ -142,3 +142,12 @@ def test_latent_scores_are_ranked_per_generator_ties_and_real_images_are_not_mar
     ]
     fid = summary.query("metric == 'fid'")
     assert bar_colours(fid) == [OTHER, BEST, FLOOR]  # mic_gan, unconditional, pixel_kmeans
+
+
+def test_axis_end_cuts_only_rows_far_beyond_the_rest():
+    # the 3-seed bench's FID reaches: the collapsed baseline (1 304 + 861) and the others
+    fid = pd.Series([2165.1, 243.8, 143.2, 97.8, 66.3, 33.9, 12.9])
+    assert axis_end(fid) == 243.8
+    assert axis_end(pd.Series([90.0, 40.0, 30.0, 12.0])) is None  # no drop beyond 5x
+    assert axis_end(pd.Series([50.0, 0.0, 0.0])) is None  # nothing left to scale to
+    assert axis_end(pd.Series([900.0, 800.0, 700.0, 10.0, 9.0])) is None  # never most rows
