@@ -66,15 +66,16 @@ def metric_bars(part: pd.DataFrame, lower_is_better: tuple[str, ...]) -> str:
     for i, metric in enumerate(metrics):
         axes = figure.add_subplot(rows, columns, i + 1)
         cells = part[part["metric"] == metric].set_index("row").reindex(labels)
-        axes.barh(range(len(labels)), cells["mean"], xerr=cells["std"].fillna(0),
-                  color=bar_colours(cells))  # fmt: skip
-        end = axis_end(cells["mean"].abs() + cells["std"].fillna(0))
+        spread = cells["std"].fillna(0)
+        axes.barh(range(len(labels)), cells["mean"], xerr=spread, color=bar_colours(cells))
+        reach = cells["mean"].abs() + spread
+        end = axis_end(reach)
         if end is not None:  # cut bars end at the axis edge, their value written there
-            kept = cells[cells["mean"].abs() <= 1.15 * end]
-            low = (kept["mean"] - kept["std"].fillna(0)).min()
-            axes.set_xlim(min(0.0, 1.15 * low), 1.15 * end)
+            low = (cells["mean"] - spread)[reach <= end].min()
+            edge = 1.15 * end
+            axes.set_xlim(min(0.0, 1.15 * low), edge)
             for y, mean in enumerate(cells["mean"]):
-                if abs(mean) > 1.15 * end:
+                if abs(mean) > edge:
                     axes.text(1.13 * end, y, f"{mean:.4g} ▸", ha="right", va="center", fontsize=6)
         axes.set_yticks(range(len(labels)), labels if i % columns == 0 else [], fontsize=7)
         axes.invert_yaxis()
