@@ -2,8 +2,9 @@
 is skipped; a job whose config changed is rerun, and the old results are kept beside the new.
 
 A config is what decides a job's numbers: every resolved key but where the job writes and how
-it is logged (`VOLATILE`). Code is not part of it: a change of code is not detected (each
-record's `versions.git_commit` says which code made it).
+it is logged (`VOLATILE`). Code is not part of it, since a comment's edit would rerun every job;
+instead each record holds the hash of the code its job ran (`job_code_version`), and a skipped
+job whose record names other code is reported (`code_drift`), never passed over in silence.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from ganctrl.cache import config_hash
+from hydra.utils import get_object
+
+from ganctrl.cache import code_version, config_hash
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +28,44 @@ SKIPPED = "skipped"  # marks the record a skipped job returns (never written to 
 def job_hash(config: dict) -> str:
     """The hash of a job's resolved config without its `VOLATILE` keys."""
     return config_hash({key: value for key, value in config.items() if key not in VOLATILE})
+
+
+def targets(config) -> Iterator[str]:
+    """Every `_target_` in a resolved config, at any depth."""
+    if isinstance(config, dict):
+        for key, value in config.items():
+            if key == "_target_" and isinstance(value, str):
+                yield value
+            else:
+                yield from targets(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from targets(value)
+
+
+def job_code_version(config: dict, *entry_points) -> str:
+    """The hash of the source of every module of ours a job runs: those defining the config's
+    `_target_`s and the `entry_points` (the job runner), with all they import."""
+    ours = sorted({name for name in targets(config) if name.startswith("ganctrl.")})
+    return code_version(*map(get_object, ours), *entry_points)
+
+
+def code_drift(finished: dict, version: str, commit: str | None) -> str | None:
+    """Why a finished record may not hold what the code of `version` (at git `commit`) would
+    compute, or None when its `code_version` is `version`."""
+    recorded = finished.get("code_version")
+    if recorded == version:
+        return None
+    made = (finished.get("versions") or {}).get("git_commit")
+    at = f"at commit {made[:12]}" if made else "at an unknown commit"
+    if recorded is None:
+        reason = f"its results predate code versions in results.json (made {at})"
+    else:
+        reason = f"its results were made by other code ({at}"
+        if made and commit and made != commit:
+            reason += f"; `git diff --stat {made[:12]} {commit[:12]}` says what changed"
+        reason += ")"
+    return f"{reason}; delete the folder to rerun it with this code"
 
 
 def _read(path: Path) -> dict | None:

@@ -18,7 +18,13 @@ from ganctrl import atomic
 from ganctrl.benchmarks import zoo
 from ganctrl.benchmarks.config import ConfigError, register_schema, validate
 from ganctrl.benchmarks.records import REAL_IMAGES, RunRecord
-from ganctrl.benchmarks.resume import SKIPPED, finished_record, keep_replaced
+from ganctrl.benchmarks.resume import (
+    SKIPPED,
+    code_drift,
+    finished_record,
+    job_code_version,
+    keep_replaced,
+)
 from ganctrl.benchmarks.trainer import (
     build_trainer,
     job_device,
@@ -57,9 +63,14 @@ def run(cfg: DictConfig) -> dict:
     # alongside rank 0 and leave sampling, evaluation and results.json to it.
     primary = rank_zero_only.rank == 0
     record = RunRecord(output_dir, cfg, names, device, primary)
+    record.data["code_version"] = job_code_version(record.data["config"], sys.modules[__name__])
     finished = finished_record(output_dir, record.data["config_hash"])
     if finished is not None:  # a resumed sweep: this job's results are there already
         log.info("skipped: %s holds this config's finished results", record.path)
+        drift = code_drift(finished, record.data["code_version"],
+                           record.data["versions"]["git_commit"])  # fmt: skip
+        if drift:
+            log.warning("%s: %s", output_dir.name, drift)
         return {**finished, SKIPPED: True}
     if primary:
         keep_replaced(output_dir, record.data["config_hash"])

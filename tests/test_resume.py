@@ -2,7 +2,13 @@
 
 import json
 
-from ganctrl.benchmarks.resume import finished_record, job_hash, keep_replaced
+from ganctrl.benchmarks.resume import (
+    code_drift,
+    finished_record,
+    job_code_version,
+    job_hash,
+    keep_replaced,
+)
 
 CONFIG = {"seed": 0, "method": {"_target_": "m.M", "steps": 10}, "paths": {"output": "/a"},
           "logger": {"_target_": "csv"}}  # fmt: skip
@@ -43,3 +49,30 @@ def test_finished_results_of_a_changed_config_are_kept_aside(tmp_path):
     kept = keep_replaced(tmp_path, digest)
     assert kept.name == "results.0123456789ab.json" and not (tmp_path / "results.json").exists()
     assert json.loads(kept.read_text())["config_hash"] == "0123456789ab"
+
+
+def test_the_code_version_covers_our_targets_and_the_runner_not_other_packages():
+    from ganctrl.benchmarks import run
+    from ganctrl.cache import code_version
+    from ganctrl.methods.pixel_kmeans import PixelKMeans
+    from ganctrl.methods.unconditional import UnconditionalBaseline
+
+    config = {"method": {"_target_": "ganctrl.methods.pixel_kmeans.PixelKMeans"},
+              "optimiser": [{"_target_": "torch.optim.Adam"}]}  # fmt: skip
+    assert job_code_version(config, run) == code_version(PixelKMeans, run)
+    other = {"method": {"_target_": "ganctrl.methods.unconditional.UnconditionalBaseline"}}
+    assert job_code_version(other, run) == code_version(UnconditionalBaseline, run)
+    assert job_code_version(config, run) != job_code_version(other, run)
+
+
+def test_a_record_of_other_code_is_reported_with_how_to_see_and_undo_it():
+    made = {"code_version": "aaa", "versions": {"git_commit": "1" * 40}}
+    assert code_drift(made, "aaa", "2" * 40) is None  # same code: nothing to say
+    drift = code_drift(made, "bbb", "2" * 40)
+    assert "made by other code (at commit 111111111111" in drift
+    assert "`git diff --stat 111111111111 222222222222`" in drift
+    assert drift.endswith("delete the folder to rerun it with this code")
+    # the same commit, other code (a dirty tree then or now): no diff to point to
+    assert "git diff" not in code_drift(made, "bbb", "1" * 40)
+    assert "predate code versions" in code_drift({"versions": {"git_commit": None}}, "bbb", None)
+    assert "unknown commit" in code_drift({}, "bbb", None)

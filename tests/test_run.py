@@ -190,6 +190,8 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     assert sorted(r["run"]["method"] for r in records) == rows
     assert all(r["status"] == "ok" and r["run"]["data"] == "mnist_subset" for r in records)
     by_method = {r["run"]["method"]: r for r in records}
+    # each record names the code its job ran: its method's modules and the runner's
+    assert len({by_method[m]["code_version"] for m in ("voynov", "mic_gan", "pixel_kmeans")}) == 3
     imle = [by_method[m] for m in ("imle_clusters", "imle_clusters_on_z", "imle_clusters_random")]
     for record in imle:
         assert record["run"]["control"] == "MappedClusters"
@@ -281,6 +283,7 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     assert time.perf_counter() - start < 60
     log = rerun.stdout + rerun.stderr
     assert log.count("holds this config's finished results") == len(rows)
+    assert "delete the folder to rerun it" not in log  # the same code: no drift reported
     # the glob(*) rows counted as jobs; the skipped ones kept out of the time estimate
     assert f"sweep job {len(rows)} of {len(rows)}; {len(rows) - 1} skipped:" in log
     assert {p: p.stat().st_mtime_ns for p in written} == written
