@@ -134,6 +134,28 @@ def long_table(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(lines), failures
 
 
+def _commit(record: dict) -> str:
+    """The git commit a job ran at (short), and whether the tree held uncommitted changes."""
+    versions = record.get("versions") or {}
+    commit = (versions.get("git_commit") or "")[:12] or "unknown (an install)"
+    return commit + (" + uncommitted changes" if versions.get("git_dirty") else "")
+
+
+def code_provenance(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the finished jobs per commit that made them; the jobs of rows whose seeds ran different
+    code). Code is the record's `code_version`, or its commit where it predates them, so a row
+    mixing the two is listed too: nothing says its seeds ran the same code."""
+    finished = [r for r in records if r.get("status") == "ok"]
+    jobs = pd.DataFrame([{"data": r["run"]["data"], "row": label,
+                          "generator": r["run"]["generator"], "seed": r["run"]["seed"],
+                          "commit": _commit(r), "code": r.get("code_version") or _commit(r)}
+                         for r, label in zip(finished, row_labels(finished), strict=True)],
+                        columns=["data", "row", "generator", "seed", "commit", "code"])  # fmt: skip
+    commits = jobs.groupby("commit").size().rename("jobs").reset_index()
+    mixed = jobs.groupby(["data", "row", "generator"]).filter(lambda row: row["code"].nunique() > 1)
+    return commits, mixed.sort_values(["data", "row", "generator", "seed"]).drop(columns="code")
+
+
 def row_pictures(records: list[dict]) -> dict[tuple, dict[str, str]]:
     """(data, row, generator) → {picture name: PNG path} from the row's lowest-seed finished job."""
     finished = [r for r in records if r.get("status") == "ok"]
@@ -183,7 +205,8 @@ def _cell(mean: float, std: float, best: bool) -> str:
     return f"**{text}**" if best else text
 
 
-def markdown(summary: pd.DataFrame, failures: pd.DataFrame) -> str:
+def markdown(summary: pd.DataFrame, failures: pd.DataFrame,
+             provenance: tuple[pd.DataFrame, pd.DataFrame]) -> str:  # fmt: skip
     summary = summary.assign(best=best_rows(summary))
     out = ["# Leaderboard", "", NOTE, ""]
     for data, by_data in summary.groupby("data"):
@@ -209,6 +232,14 @@ def markdown(summary: pd.DataFrame, failures: pd.DataFrame) -> str:
             out.append(f"| {f['data']} | {f['method']} | {f['seed']} | {f['status']} | "
                        f"{' '.join(f['error'])} |")  # fmt: skip
         out.append("")
+    commits, mixed = provenance
+    out += [f"## {leaderboard_html.CODE_HEADING}", "", "| commit | jobs |", "|---|---|"]
+    out += [f"| {c['commit']} | {c['jobs']} |" for _, c in commits.iterrows()] + [""]
+    if not mixed.empty:
+        out += [leaderboard_html.MIXED_NOTE, "", "| data | row | generator | seed | commit |",
+                "|---|---|---|---|---|"]  # fmt: skip
+        out += [f"| {m['data']} | {m['row']} | {m['generator']} | {m['seed']} | {m['commit']} |"
+                for _, m in mixed.iterrows()] + [""]  # fmt: skip
     return "\n".join(out)
 
 
@@ -245,10 +276,11 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise(lines) if not lines.empty else lines
     args.out.mkdir(parents=True, exist_ok=True)
     _write(summary.to_csv(index=False), args.out / "leaderboard.csv")
-    _write(markdown(summary, failures), args.out / "leaderboard.md")
+    provenance = code_provenance(records)
+    _write(markdown(summary, failures, provenance), args.out / "leaderboard.md")
     page = leaderboard_html.render(summary.assign(best=best_rows(summary)), failures,
                                    row_pictures(records), ordered_families(summary), NOTE,
-                                   LOWER_IS_BETTER)  # fmt: skip
+                                   LOWER_IS_BETTER, provenance)  # fmt: skip
     _write(page, args.out / "leaderboard.html")
     if args.wandb_project:
         log_to_wandb(summary, args.wandb_project, args.out)

@@ -19,6 +19,9 @@ from ganctrl.benchmarks.records import REAL_IMAGES
 BEST, FLOOR, OTHER = "#00aa55", "#b8b8b8", "#4c72b0"  # BEST is the table's bold green
 PICTURES = ("grid", "traversals", "attribute_change", "cluster_labels", "exemplars",
             "source_grid", "patterns")  # fmt: skip
+CODE_HEADING = "Code behind these numbers"
+MIXED_NOTE = ("Rows whose seeds ran different code (their mean ± std mixes code versions, or "
+              "records too old to say which code they ran):")  # fmt: skip
 
 
 def _png(figure) -> str:
@@ -100,10 +103,19 @@ def _table(part: pd.DataFrame, cell) -> str:
     return "\n".join(out + ["</table>"])
 
 
+def _plain_table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = ["<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in values) + "</tr>"
+            for values in frame.itertuples(index=False)]  # fmt: skip
+    return "\n".join([f"<table><tr>{head}</tr>", *body, "</table>"])
+
+
 def render(summary: pd.DataFrame, failures: pd.DataFrame, pictures: dict, families: list[str],
-           note: str, lower_is_better: tuple[str, ...]) -> str:  # fmt: skip
+           note: str, lower_is_better: tuple[str, ...],
+           provenance: tuple[pd.DataFrame, pd.DataFrame]) -> str:  # fmt: skip
     """`summary` carries a `best` column; `pictures` maps (data, row, generator) to
-    {name: path of a PNG}."""
+    {name: path of a PNG}; `provenance`: the jobs per commit, and the jobs of rows whose seeds
+    ran different code."""
 
     def cell(line) -> str:
         text = f"{line['mean']:.3f}" if pd.isna(line["std"]) else (
@@ -134,18 +146,11 @@ def render(summary: pd.DataFrame, failures: pd.DataFrame, pictures: dict, famili
             )
             out.append(f"<h4>{html.escape(row)} ({html.escape(generator)})</h4><p>{images}</p>")
     if not failures.empty:
-        out.append(
-            "<h2>Jobs without results (failed, or still running)</h2><table>"
-            "<tr><th>data</th><th>method</th><th>seed</th><th>status</th><th>error</th></tr>"
-        )
-        for _, f in failures.iterrows():
-            out.append(
-                "<tr>"
-                + "".join(
-                    f"<td>{html.escape(str(v))}</td>"
-                    for v in (f["data"], f["method"], f["seed"], f["status"], " ".join(f["error"]))
-                )
-                + "</tr>"
-            )
-        out.append("</table>")
+        shown = failures.assign(error=failures["error"].str.join(" "))
+        out += ["<h2>Jobs without results (failed, or still running)</h2>",
+                _plain_table(shown[["data", "method", "seed", "status", "error"]])]  # fmt: skip
+    commits, mixed = provenance
+    out += [f"<h2>{CODE_HEADING}</h2>", _plain_table(commits)]
+    if not mixed.empty:
+        out += [f"<p>{html.escape(MIXED_NOTE)}</p>", _plain_table(mixed)]
     return "\n".join(out + ["</body></html>"])

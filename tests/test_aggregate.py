@@ -15,7 +15,8 @@ CLUSTERS = {"family": "clusters"}
 
 
 def write_job(folder, name, method, seed, metrics, status="ok", quality=None, protocol=None,
-              **settings):  # fmt: skip
+              code=None, **settings):  # fmt: skip
+    """`code`: (git commit, dirty tree, code_version) of the job's record, if it has them."""
     record = {
         "status": status,
         "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
@@ -26,6 +27,11 @@ def write_job(folder, name, method, seed, metrics, status="ok", quality=None, pr
         "metrics": {k: {"value": v, **(FID if k == "fid" else CLUSTERS)}
                     for k, v in metrics.items()},
     }  # fmt: skip
+    if code is not None:
+        commit, dirty, version = code
+        record["versions"] = {"git_commit": commit, "git_dirty": dirty}
+        if version is not None:
+            record["code_version"] = version
     if quality is not None:  # a post-hoc row: the zoo's measure of the generator it steered
         record["generator"] = {"quality": {"n": 1000, **{k: {"value": v, "floor": 0.0}
                                                          for k, v in quality.items()}}}  # fmt: skip
@@ -80,6 +86,34 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
     # the metric bars of three families, and the grid of each of the three rows' lowest seed
     assert page.count("data:image/png;base64") == 3 + 3
     assert "RuntimeError: the sweep went on" in page
+
+
+def test_the_code_behind_the_numbers_and_rows_whose_seeds_ran_different_code(tmp_path):
+    sweep, a, b = tmp_path / "sweep", "a" * 40, "b" * 40
+    write_job(sweep, "0", "mic_gan", 0, {"purity": 0.6}, code=(a, False, "v1"))
+    write_job(sweep, "1", "mic_gan", 1, {"purity": 0.7}, code=(a, False, "v1"))
+    write_job(sweep, "2", "mic_gan", 2, {"purity": 0.8}, code=(b, True, "v2"))
+    write_job(sweep, "3", "pixel_kmeans", 0, {"purity": 0.5}, code=(a, False, "v3"))
+    write_job(sweep, "4", "pixel_kmeans", 1, {"purity": 0.5}, code=(a, False, "v3"))
+    # a record from before code versions, at the same commit: it cannot vouch for its code
+    write_job(sweep, "5", "voynov", 0, {"purity": 0.4}, code=(a, False, None))
+    write_job(sweep, "6", "voynov", 1, {"purity": 0.4}, code=(a, False, "v4"))
+    write_job(sweep, "7", "unconditional", 0, {"purity": 0.3})  # ran from an install
+    main([str(sweep), "--out", str(tmp_path / "out")])
+
+    md = (tmp_path / "out" / "leaderboard.md").read_text()
+    code = md[md.index("## Code behind these numbers") :]
+    assert "| aaaaaaaaaaaa | 6 |" in code
+    assert "| bbbbbbbbbbbb + uncommitted changes | 1 |" in code
+    assert "| unknown (an install) | 1 |" in code
+    mixed = code[code.index("Rows whose seeds ran different code") :]
+    assert "| mnist_subset | mic_gan | dcgan | 0 | aaaaaaaaaaaa |" in mixed
+    assert "| mnist_subset | mic_gan | dcgan | 2 | bbbbbbbbbbbb + uncommitted changes |" in mixed
+    assert "| mnist_subset | voynov | dcgan | 1 | aaaaaaaaaaaa |" in mixed
+    assert "pixel_kmeans" not in mixed and "unconditional" not in mixed
+    page = (tmp_path / "out" / "leaderboard.html").read_text()
+    assert "<h2>Code behind these numbers</h2>" in page
+    assert "<td>bbbbbbbbbbbb + uncommitted changes</td>" in page
 
 
 def test_jobs_scored_under_another_metrics_protocol_are_another_row(tmp_path):
