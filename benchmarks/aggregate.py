@@ -156,6 +156,17 @@ def code_provenance(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return commits, mixed.sort_values(["data", "row", "generator", "seed"]).drop(columns="code")
 
 
+def stage_minutes(records: list[dict]) -> dict[str, float]:
+    """Minutes summed over the finished jobs, per stage of a job (`seconds` in results.json:
+    data, generator, fit, samples, evaluate) and in all (`total`), largest first."""
+    minutes: dict[str, float] = {}
+    for record in records:
+        if record.get("status") == "ok":
+            for stage, seconds in (record.get("seconds") or {}).items():
+                minutes[stage] = minutes.get(stage, 0.0) + seconds / 60
+    return dict(sorted(minutes.items(), key=lambda item: -item[1]))
+
+
 def row_pictures(records: list[dict]) -> dict[tuple, dict[str, str]]:
     """(data, row, generator) → {picture name: PNG path} from the row's lowest-seed finished job."""
     finished = [r for r in records if r.get("status") == "ok"]
@@ -286,6 +297,11 @@ def main(argv: list[str] | None = None) -> None:
         log_to_wandb(summary, args.wandb_project, args.out)
     print(f"{len(records)} jobs ({len(failures)} without results) -> "
           f"{args.out}/leaderboard.csv, .md, .html")  # fmt: skip
+    minutes = stage_minutes(records)
+    if minutes:
+        total = minutes.pop("total", sum(minutes.values()))
+        print(f"the finished jobs took {total:.1f} job-minutes: "
+              + ", ".join(f"{stage} {value:.1f}" for stage, value in minutes.items()))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ CLUSTERS = {"family": "clusters"}
 
 
 def write_job(folder, name, method, seed, metrics, status="ok", quality=None, protocol=None,
-              code=None, **settings):  # fmt: skip
+              code=None, seconds=None, **settings):  # fmt: skip
     """`code`: (git commit, dirty tree, code_version) of the job's record, if it has them."""
     record = {
         "status": status,
@@ -26,6 +26,7 @@ def write_job(folder, name, method, seed, metrics, status="ok", quality=None, pr
                    "metrics": protocol or {}},
         "metrics": {k: {"value": v, **(FID if k == "fid" else CLUSTERS)}
                     for k, v in metrics.items()},
+        "seconds": seconds or {},
     }  # fmt: skip
     if code is not None:
         commit, dirty, version = code
@@ -47,17 +48,22 @@ def write_job(folder, name, method, seed, metrics, status="ok", quality=None, pr
     path.write_text(json.dumps(record))
 
 
-def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path):
+def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path, capsys):
     sweep = tmp_path / "sweep"
-    write_job(sweep, "0", "mic_gan", 0, {"fid": 50.0, "purity": 0.6})
-    write_job(sweep, "1", "mic_gan", 1, {"fid": 54.0, "purity": 0.7})
+    write_job(sweep, "0", "mic_gan", 0, {"fid": 50.0, "purity": 0.6},
+              seconds={"fit": 90.0, "evaluate": 30.0, "total": 120.0})  # fmt: skip
+    write_job(sweep, "1", "mic_gan", 1, {"fid": 54.0, "purity": 0.7},
+              seconds={"generator": 300.0, "fit": 60.0, "total": 366.0})  # fmt: skip
     write_job(sweep, "2", "pixel_kmeans", 0, {"fid": 30.0, "purity": 0.5},
               quality={"fid": 20.0, "recall": 0.5})  # fmt: skip
     write_job(sweep, "3", "pixel_kmeans", 1, {"fid": 40.0, "purity": 0.5},
               quality={"fid": 30.0, "recall": 0.7})  # fmt: skip
-    write_job(sweep, "4", "mic_gan", 2, {}, status="failed")
+    write_job(sweep, "4", "mic_gan", 2, {}, status="failed", seconds={"total": 600.0})
     write_job(sweep, "5", "mic_gan", 0, {"fid": 70.0, "purity": 0.2}, min_members_per_dim=10)
     main([str(sweep), "--out", str(tmp_path / "out")])
+    # the finished jobs' time, per stage, largest first; the failed job's is not counted
+    printed = capsys.readouterr().out
+    assert "the finished jobs took 8.1 job-minutes: generator 5.0, fit 2.5, evaluate 0.5" in printed
 
     csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
     header = csv[0].split(",")
