@@ -6,8 +6,9 @@ generator, profile, method and its settings), mean ± std over seeds (docs/DESIG
 writes leaderboard.csv (one line per row and metric: mean, std, seeds), leaderboard.md (a table
 per data set and metric family, the best mean of each column in bold, failed jobs listed with
 their error) and leaderboard.html (the same with bar plots and each row's pictures, one
-self-contained file: benchmarks/leaderboard_html.py); with --wandb-project, a wandb run holding
-the leaderboard as a Table. Rows of one method that differ in a
+self-contained file: benchmarks/leaderboard_html.py), and jobs.csv (one line per job: its row,
+seed, status, code and seconds per stage, the ledger of a sweep's time); with --wandb-project, a
+wandb run holding the leaderboard as a Table. Rows of one method that differ in a
 setting (`method.sensor=pixels`) or in the metrics protocol (`metrics.directions.rca_steps`)
 stay apart, labelled by the settings that differ; a seed never splits a row.
 """
@@ -141,30 +142,43 @@ def _commit(record: dict) -> str:
     return commit + (" + uncommitted changes" if versions.get("git_dirty") else "")
 
 
-def code_provenance(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def job_table(records: list[dict]) -> pd.DataFrame:
+    """One line per job: where it ran (data, row, generator, seed), how it ended, the code behind
+    it (commit, `code_version`) and its seconds per stage (`seconds` in results.json: data,
+    generator, fit, samples, evaluate, total): the ledger every timing in a bench report is read
+    from, kept beside the leaderboard so that it outlives the sweep folder."""
+    finished = [r for r in records if r.get("status") == "ok"]
+    labels = {id(r): label for r, label in zip(finished, row_labels(finished), strict=True)}
+    jobs = pd.DataFrame([{"data": r["run"].get("data"),
+                          "row": labels.get(id(r), r["run"].get("method")),
+                          "generator": r["run"].get("generator"), "seed": r["run"].get("seed"),
+                          "status": r.get("status"), "commit": _commit(r),
+                          "code_version": r.get("code_version"), "path": r["path"],
+                          **{f"seconds_{stage}": value
+                             for stage, value in (r.get("seconds") or {}).items()}}
+                         for r in records])  # fmt: skip
+    return jobs.sort_values(["data", "row", "generator", "seed"], kind="stable")
+
+
+def code_provenance(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the finished jobs per commit that made them; the jobs of rows whose seeds ran different
     code). Code is the record's `code_version`, or its commit where it predates them, so a row
     mixing the two is listed too: nothing says its seeds ran the same code."""
-    finished = [r for r in records if r.get("status") == "ok"]
-    jobs = pd.DataFrame([{"data": r["run"]["data"], "row": label,
-                          "generator": r["run"]["generator"], "seed": r["run"]["seed"],
-                          "commit": _commit(r), "code": r.get("code_version") or _commit(r)}
-                         for r, label in zip(finished, row_labels(finished), strict=True)],
-                        columns=["data", "row", "generator", "seed", "commit", "code"])  # fmt: skip
-    commits = jobs.groupby("commit").size().rename("jobs").reset_index()
-    mixed = jobs.groupby(["data", "row", "generator"]).filter(lambda row: row["code"].nunique() > 1)
-    return commits, mixed.sort_values(["data", "row", "generator", "seed"]).drop(columns="code")
+    finished = jobs[jobs["status"] == "ok"]
+    code = finished["code_version"].fillna(finished["commit"])
+    commits = finished.groupby("commit", sort=True).size().rename("jobs").reset_index()
+    by_row = finished.assign(code=code).groupby(["data", "row", "generator"])
+    mixed = by_row.filter(lambda row: row["code"].nunique() > 1)
+    return commits, mixed[["data", "row", "generator", "seed", "commit"]]
 
 
-def stage_minutes(records: list[dict]) -> dict[str, float]:
-    """Minutes summed over the finished jobs, per stage of a job (`seconds` in results.json:
-    data, generator, fit, samples, evaluate) and in all (`total`), largest first."""
-    minutes: dict[str, float] = {}
-    for record in records:
-        if record.get("status") == "ok":
-            for stage, seconds in (record.get("seconds") or {}).items():
-                minutes[stage] = minutes.get(stage, 0.0) + seconds / 60
-    return dict(sorted(minutes.items(), key=lambda item: -item[1]))
+def stage_minutes(jobs: pd.DataFrame) -> dict[str, float]:
+    """Minutes summed over the finished jobs, per stage of a job and in all (`total`), largest
+    first."""
+    stages = [column for column in jobs if column.startswith("seconds_")]
+    minutes = jobs.loc[jobs["status"] == "ok", stages].sum(min_count=1).dropna() / 60
+    return {stage.removeprefix("seconds_"): value for stage, value in
+            minutes.sort_values(ascending=False).items()}  # fmt: skip
 
 
 def row_pictures(records: list[dict]) -> dict[tuple, dict[str, str]]:
@@ -287,7 +301,9 @@ def main(argv: list[str] | None = None) -> None:
     summary = summarise(lines) if not lines.empty else lines
     args.out.mkdir(parents=True, exist_ok=True)
     _write(summary.to_csv(index=False), args.out / "leaderboard.csv")
-    provenance = code_provenance(records)
+    jobs = job_table(records)
+    _write(jobs.to_csv(index=False), args.out / "jobs.csv")
+    provenance = code_provenance(jobs)
     _write(markdown(summary, failures, provenance), args.out / "leaderboard.md")
     page = leaderboard_html.render(summary.assign(best=best_rows(summary)), failures,
                                    row_pictures(records), ordered_families(summary), NOTE,
@@ -296,8 +312,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.wandb_project:
         log_to_wandb(summary, args.wandb_project, args.out)
     print(f"{len(records)} jobs ({len(failures)} without results) -> "
-          f"{args.out}/leaderboard.csv, .md, .html")  # fmt: skip
-    minutes = stage_minutes(records)
+          f"{args.out}/leaderboard.csv, .md, .html and jobs.csv")  # fmt: skip
+    minutes = stage_minutes(jobs)
     if minutes:
         total = minutes.pop("total", sum(minutes.values()))
         print(f"the finished jobs took {total:.1f} job-minutes: "

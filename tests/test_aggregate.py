@@ -64,6 +64,15 @@ def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path, ca
     # the finished jobs' time, per stage, largest first; the failed job's is not counted
     printed = capsys.readouterr().out
     assert "the finished jobs took 8.1 job-minutes: generator 5.0, fit 2.5, evaluate 0.5" in printed
+    # the ledger behind that line: every job, the failed one too, with its seconds per stage
+    jobs = pd.read_csv(tmp_path / "out" / "jobs.csv")
+    assert len(jobs) == 6 and jobs["status"].value_counts().to_dict() == {"ok": 5, "failed": 1}
+    failed = jobs[jobs["status"] == "failed"].iloc[0]
+    assert (failed["row"], failed["seed"], failed["seconds_total"]) == ("mic_gan", 2, 600.0)
+    first = jobs[jobs["path"].str.endswith("0/results.json")].iloc[0]
+    assert first["row"] == "mic_gan [min_members_per_dim=None]"
+    assert [first[f"seconds_{stage}"] for stage in ("fit", "evaluate", "total")] == [90, 30, 120]
+    assert pd.isna(first["seconds_generator"])
 
     csv = (tmp_path / "out" / "leaderboard.csv").read_text().splitlines()
     header = csv[0].split(",")
