@@ -3,9 +3,12 @@ the rest will take (a Hydra callback, registered in conf/config.yaml).
 
 The count is the sweeper's own: the sweep parameters of the config and the command line, parsed
 and expanded (glob included) as the basic sweeper does. The estimate is the mean wall time of the
-jobs that ran so far times the jobs left. A resumed sweep's skipped jobs take seconds: they are
-counted apart and kept out of the mean, and since jobs still to come may be skipped too, the
-estimate of a resumed sweep is an upper bound. Launchers that run jobs in other processes
+jobs that ran so far times the jobs left, less the time they spent training the zoo's generators:
+each is trained once and then loaded from the cache, so a cold sweep's first job (often most of
+its time) must not count as the price of every job to come; the line says that a generator still
+to train comes on top. A resumed sweep's skipped jobs take seconds: they are counted apart and
+kept out of the mean, and since jobs still to come may be skipped too, they make the estimate
+high. Launchers that run jobs in other processes
 (joblib, submitit) send each a copy of the callback as it was at the sweep's start: there a job
 knows its number and the total, not the time left.
 """
@@ -47,18 +50,33 @@ def duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
-def progress_line(number: int, total: int | None, finished: list[float], skipped: int = 0) -> str:
+def progress_line(number: int, total: int | None, finished: list[float], skipped: int = 0,
+                  zoo_training: float = 0.0) -> str:  # fmt: skip
     """`number` counts from 1; `finished`: the wall seconds of the jobs that ran so far;
-    `skipped`: how many jobs were skipped as already finished."""
+    `skipped`: how many jobs were skipped as already finished; `zoo_training`: the seconds of
+    `finished` spent training generators for the zoo's cache."""
     line = f"sweep job {number} of {total if total else '?'}"
     if skipped:
         line += f"; {skipped} skipped"
     if finished:
         line += f"; {len(finished)} done in {duration(sum(finished))}"
         if total:
-            left = max(0, total - number + 1) * sum(finished) / len(finished)
+            left = max(0, total - number + 1) * (sum(finished) - zoo_training) / len(finished)
             line += f", about {duration(left)} left"
+            if zoo_training:
+                line += " and any generator still to train"
     return line
+
+
+def zoo_training_seconds(job_return: JobReturn) -> float:
+    """The seconds a job spent training its generator for the zoo (its record's
+    `generator.trained_here`); 0 when it loaded one, trained none, or failed."""
+    if job_return.status != JobStatus.COMPLETED:
+        return 0.0
+    value = job_return.return_value
+    if not isinstance(value, dict) or not (value.get("generator") or {}).get("trained_here"):
+        return 0.0
+    return float((value.get("seconds") or {}).get("generator", 0.0))
 
 
 def was_skipped(job_return: JobReturn) -> bool:
@@ -74,6 +92,7 @@ class SweepProgress(Callback):
         self.total: int | None = None
         self.finished: list[float] = []
         self.skipped = 0
+        self.zoo_training = 0.0
         self.job_start: float | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
@@ -85,7 +104,8 @@ class SweepProgress(Callback):
             return
         self.job_start = time.perf_counter()
         overrides = " ".join(config.hydra.overrides.task)
-        line = progress_line(config.hydra.job.num + 1, self.total, self.finished, self.skipped)
+        line = progress_line(config.hydra.job.num + 1, self.total, self.finished, self.skipped,
+                             self.zoo_training)  # fmt: skip
         log.info("%s: %s", line, overrides)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
@@ -95,4 +115,5 @@ class SweepProgress(Callback):
             self.skipped += 1
         else:
             self.finished.append(time.perf_counter() - self.job_start)
+            self.zoo_training += zoo_training_seconds(job_return)
         self.job_start = None

@@ -1,5 +1,7 @@
 """The sweep's progress line: the job count the basic sweeper makes, and the time estimate."""
 
+import time
+
 from hydra.core.utils import JobReturn, JobStatus
 
 from ganctrl.benchmarks.progress import SweepProgress, duration, progress_line, sweep_size
@@ -37,3 +39,19 @@ def test_skipped_jobs_are_counted_apart_and_kept_out_of_the_estimate():
     assert progress.skipped == 3 and len(progress.finished) == 2
     line = progress_line(6, 8, [60.0, 120.0], skipped=3)
     assert line == "sweep job 6 of 8; 3 skipped; 2 done in 3m00s, about 4m30s left"
+
+
+def test_time_spent_training_the_zoo_is_kept_out_of_the_estimate():
+    """A cold sweep: the first job trained its generator (50 of its 60 minutes), the second loaded
+    it; the jobs left are estimated at the jobs' own time, (10 + 12) / 2 minutes each."""
+    progress = SweepProgress()
+    for minutes, trained in ((60, True), (12, False)):
+        record = {"status": "ok", "generator": {"trained_here": trained},
+                  "seconds": {"generator": 50 * 60.0 if trained else 3.0}}  # fmt: skip
+        progress.job_start = time.perf_counter() - minutes * 60
+        progress.on_job_end(None, JobReturn(status=JobStatus.COMPLETED, _return_value=record))
+    assert progress.zoo_training == 50 * 60.0
+    line = progress_line(3, 4, [3600.0, 720.0], zoo_training=progress.zoo_training)
+    assert line == ("sweep job 3 of 4; 2 done in 1h12m, about 22m00s left"
+                    " and any generator still to train")  # fmt: skip
+    assert progress_line(3, 4, [3600.0, 720.0]).endswith("about 1h12m left")
