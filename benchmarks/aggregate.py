@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -45,7 +46,8 @@ NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of eac
         + ", ".join(LOWER_IS_BETTER) + "; " + ", ".join(UNRANKED) + " are not ranked). Rows "
         f"whose generator is '{REAL_IMAGES}' sample training images: their fidelity is the "
         "real-data floor, shown but not ranked. Within a data set every column was computed "
-        "with the same evaluation net and n.")  # fmt: skip
+        "with the same evaluation net and n: the section on evaluation nets at the end names its "
+        "weights, and any data set whose jobs used different ones.")  # fmt: skip
 FAMILY_ORDER = ("fidelity", "generator", "clusters", "exemplars", "path_length", "directions",
                 "disentanglement")  # fmt: skip
 
@@ -153,11 +155,43 @@ def job_table(records: list[dict]) -> pd.DataFrame:
                           "row": labels.get(id(r), r["run"].get("method")),
                           "generator": r["run"].get("generator"), "seed": r["run"].get("seed"),
                           "status": r.get("status"), "commit": _commit(r),
-                          "code_version": r.get("code_version"), "path": r["path"],
+                          "code_version": r.get("code_version"),
+                          "evaluation_net": _evaluation_net(r), "path": r["path"],
                           **{f"seconds_{stage}": value
                              for stage, value in (r.get("seconds") or {}).items()}}
                          for r in records])  # fmt: skip
     return jobs.sort_values(["data", "row", "generator", "seed"], kind="stable")
+
+
+def _evaluation_net(record: dict) -> str:
+    """The evaluation net a job was scored with: its name and a hash of its weights. Nets trained
+    by the harness share a name and a cache key wherever they are trained, but not their weights
+    (float sums in another order on another CPU), so a sweep resumed on another machine may have
+    scored its jobs with two nets."""
+    net = (record.get("evaluation") or {}).get("feature_net") or {}
+    return f"{net['name']} {net.get('weights_hash') or '(weights not recorded)'}" if net else ""
+
+
+def evaluation_nets(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The finished jobs per data set and evaluation net (name and weights hash); a data set on
+    more than one line has columns that compare jobs scored by different nets."""
+    finished = jobs[(jobs["status"] == "ok") & (jobs["evaluation_net"] != "")]
+    nets = finished.groupby(["data", "evaluation_net"]).size().rename("jobs").reset_index()
+    return nets.rename(columns={"evaluation_net": "evaluation net (weights)"})
+
+
+class Provenance(NamedTuple):
+    """What made the numbers: the finished jobs per commit, the jobs of rows whose seeds ran
+    different code, and the finished jobs per data set and evaluation net."""
+
+    commits: pd.DataFrame
+    mixed_code: pd.DataFrame
+    nets: pd.DataFrame
+
+
+def mixed_nets(nets: pd.DataFrame) -> list[str]:
+    """The data sets whose jobs were scored by more than one evaluation net."""
+    return sorted(nets.loc[nets["data"].duplicated(), "data"].unique())
 
 
 def code_provenance(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -231,7 +265,7 @@ def _cell(mean: float, std: float, best: bool) -> str:
 
 
 def markdown(summary: pd.DataFrame, failures: pd.DataFrame,
-             provenance: tuple[pd.DataFrame, pd.DataFrame]) -> str:  # fmt: skip
+             provenance: Provenance) -> str:  # fmt: skip
     summary = summary.assign(best=best_rows(summary))
     out = ["# Leaderboard", "", NOTE, ""]
     for data, by_data in summary.groupby("data"):
@@ -257,15 +291,19 @@ def markdown(summary: pd.DataFrame, failures: pd.DataFrame,
             out.append(f"| {f['data']} | {f['method']} | {f['seed']} | {f['status']} | "
                        f"{' '.join(f['error'])} |")  # fmt: skip
         out.append("")
-    commits, mixed = provenance
-    out += [f"## {leaderboard_html.CODE_HEADING}", "", "| commit | jobs |", "|---|---|"]
-    out += [f"| {c['commit']} | {c['jobs']} |" for _, c in commits.iterrows()] + [""]
-    if not mixed.empty:
-        out += [leaderboard_html.MIXED_NOTE, "", "| data | row | generator | seed | commit |",
-                "|---|---|---|---|---|"]  # fmt: skip
-        out += [f"| {m['data']} | {m['row']} | {m['generator']} | {m['seed']} | {m['commit']} |"
-                for _, m in mixed.iterrows()] + [""]  # fmt: skip
+    out += [f"## {leaderboard_html.CODE_HEADING}", "", *_markdown_table(provenance.commits)]
+    if not provenance.mixed_code.empty:
+        out += [leaderboard_html.MIXED_NOTE, "", *_markdown_table(provenance.mixed_code)]
+    out += [f"## {leaderboard_html.NETS_HEADING}", "", *_markdown_table(provenance.nets)]
+    if mixed_nets(provenance.nets):
+        out += [leaderboard_html.MIXED_NETS_NOTE, ""]
     return "\n".join(out)
+
+
+def _markdown_table(frame: pd.DataFrame) -> list[str]:
+    rows = [" | ".join(map(str, values)) for values in frame.itertuples(index=False)]
+    return ["| " + " | ".join(frame.columns) + " |", "|---" * len(frame.columns) + "|",
+            *(f"| {row} |" for row in rows), ""]  # fmt: skip
 
 
 def _write(text: str, path: Path) -> None:
@@ -303,7 +341,7 @@ def main(argv: list[str] | None = None) -> None:
     _write(summary.to_csv(index=False), args.out / "leaderboard.csv")
     jobs = job_table(records)
     _write(jobs.to_csv(index=False), args.out / "jobs.csv")
-    provenance = code_provenance(jobs)
+    provenance = Provenance(*code_provenance(jobs), evaluation_nets(jobs))
     _write(markdown(summary, failures, provenance), args.out / "leaderboard.md")
     page = leaderboard_html.render(summary.assign(best=best_rows(summary)), failures,
                                    row_pictures(records), ordered_families(summary), NOTE,
@@ -313,6 +351,9 @@ def main(argv: list[str] | None = None) -> None:
         log_to_wandb(summary, args.wandb_project, args.out)
     print(f"{len(records)} jobs ({len(failures)} without results) -> "
           f"{args.out}/leaderboard.csv, .md, .html and jobs.csv")  # fmt: skip
+    for data in mixed_nets(provenance.nets):
+        print(f"warning: the {data} jobs were scored by different evaluation nets; "
+              f"{leaderboard_html.NETS_HEADING.lower()} in leaderboard.md lists them")  # fmt: skip
     minutes = stage_minutes(jobs)
     if minutes:
         total = minutes.pop("total", sum(minutes.values()))

@@ -15,8 +15,9 @@ CLUSTERS = {"family": "clusters"}
 
 
 def write_job(folder, name, method, seed, metrics, status="ok", quality=None, protocol=None,
-              code=None, seconds=None, **settings):  # fmt: skip
-    """`code`: (git commit, dirty tree, code_version) of the job's record, if it has them."""
+              code=None, seconds=None, net=None, **settings):  # fmt: skip
+    """`code`: (git commit, dirty tree, code_version) of the job's record, if it has them;
+    `net`: the weights hash of the evaluation net that scored it, if it names one."""
     record = {
         "status": status,
         "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
@@ -33,6 +34,8 @@ def write_job(folder, name, method, seed, metrics, status="ok", quality=None, pr
         record["versions"] = {"git_commit": commit, "git_dirty": dirty}
         if version is not None:
             record["code_version"] = version
+    if net is not None:
+        record["evaluation"] = {"feature_net": {"name": "mnist_lenet", "weights_hash": net}}
     if quality is not None:  # a post-hoc row: the zoo's measure of the generator it steered
         record["generator"] = {"quality": {"n": 1000, **{k: {"value": v, "floor": 0.0}
                                                          for k, v in quality.items()}}}  # fmt: skip
@@ -129,6 +132,32 @@ def test_the_code_behind_the_numbers_and_rows_whose_seeds_ran_different_code(tmp
     page = (tmp_path / "out" / "leaderboard.html").read_text()
     assert "<h2>Code behind these numbers</h2>" in page
     assert "<td>bbbbbbbbbbbb + uncommitted changes</td>" in page
+
+
+def test_a_data_set_scored_by_two_evaluation_nets_is_flagged(tmp_path, capsys):
+    """A sweep resumed on another machine: the net retrained there has other weights."""
+    sweep = tmp_path / "sweep"
+    write_job(sweep, "0", "mic_gan", 0, {"purity": 0.6}, net="w1")
+    write_job(sweep, "1", "mic_gan", 1, {"purity": 0.7}, net="w1")
+    write_job(sweep, "2", "pixel_kmeans", 0, {"purity": 0.5}, net="w1")
+    out = tmp_path / "out"
+    main([str(sweep), "--out", str(out)])
+    md = (out / "leaderboard.md").read_text()
+    assert "| mnist_subset | mnist_lenet w1 | 3 |" in md and "scored by different" not in md
+    assert "warning" not in capsys.readouterr().out
+
+    write_job(sweep, "3", "pixel_kmeans", 1, {"purity": 0.5}, net="w2")
+    main([str(sweep), "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert "the mnist_subset jobs were scored by different evaluation nets" in printed
+    md = (out / "leaderboard.md").read_text()
+    nets = md[md.index("## Evaluation nets behind these numbers") :]
+    assert "| mnist_subset | mnist_lenet w1 | 3 |" in nets
+    assert "| mnist_subset | mnist_lenet w2 | 1 |" in nets
+    assert "scored by different evaluation nets" in nets
+    assert "scored by different evaluation nets" in (out / "leaderboard.html").read_text()
+    jobs = pd.read_csv(out / "jobs.csv").set_index("seed")
+    assert jobs.loc[1].set_index("row").loc["pixel_kmeans", "evaluation_net"] == "mnist_lenet w2"
 
 
 def test_jobs_scored_under_another_metrics_protocol_are_another_row(tmp_path):
