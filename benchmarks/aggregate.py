@@ -46,8 +46,9 @@ NOTE = ("Mean ± std over seeds (seeds in the last column); the best mean of eac
         + ", ".join(LOWER_IS_BETTER) + "; " + ", ".join(UNRANKED) + " are not ranked). Rows "
         f"whose generator is '{REAL_IMAGES}' sample training images: their fidelity is the "
         "real-data floor, shown but not ranked. Within a data set every column was computed "
-        "with the same evaluation net and n: the section on evaluation nets at the end names its "
-        "weights, and any data set whose jobs used different ones.")  # fmt: skip
+        "with the same evaluation net and n: the section on networks at the end names its "
+        "weights and the steered generators', and any network whose jobs used different "
+        "ones.")  # fmt: skip
 FAMILY_ORDER = ("fidelity", "generator", "clusters", "exemplars", "path_length", "directions",
                 "disentanglement")  # fmt: skip
 
@@ -156,42 +157,54 @@ def job_table(records: list[dict]) -> pd.DataFrame:
                           "generator": r["run"].get("generator"), "seed": r["run"].get("seed"),
                           "status": r.get("status"), "commit": _commit(r),
                           "code_version": r.get("code_version"),
-                          "evaluation_net": _evaluation_net(r), "path": r["path"],
+                          **_weights(r), "path": r["path"],
                           **{f"seconds_{stage}": value
                              for stage, value in (r.get("seconds") or {}).items()}}
                          for r in records])  # fmt: skip
     return jobs.sort_values(["data", "row", "generator", "seed"], kind="stable")
 
 
-def _evaluation_net(record: dict) -> str:
-    """The evaluation net a job was scored with: its name and a hash of its weights. Nets trained
-    by the harness share a name and a cache key wherever they are trained, but not their weights
-    (float sums in another order on another CPU), so a sweep resumed on another machine may have
-    scored its jobs with two nets."""
+NOT_RECORDED = "not recorded"
+
+
+def _weights(record: dict) -> dict:
+    """The networks a job's numbers depend on, beyond its own: the evaluation net that scored it
+    and the zoo generator a post-hoc job steered, each with a hash of its weights."""
     net = (record.get("evaluation") or {}).get("feature_net") or {}
-    return f"{net['name']} {net.get('weights_hash') or '(weights not recorded)'}" if net else ""
+    steered = record.get("generator")
+    return {"evaluation_net": net.get("name"),
+            "evaluation_net_weights": (net.get("weights_hash") or NOT_RECORDED) if net else None,
+            "generator_weights": (steered.get("weights_hash") or NOT_RECORDED)
+                                 if isinstance(steered, dict) else None}  # fmt: skip
 
 
-def evaluation_nets(jobs: pd.DataFrame) -> pd.DataFrame:
-    """The finished jobs per data set and evaluation net (name and weights hash); a data set on
-    more than one line has columns that compare jobs scored by different nets."""
-    finished = jobs[(jobs["status"] == "ok") & (jobs["evaluation_net"] != "")]
-    nets = finished.groupby(["data", "evaluation_net"]).size().rename("jobs").reset_index()
-    return nets.rename(columns={"evaluation_net": "evaluation net (weights)"})
+def networks(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The finished jobs per data set, network and weights hash. A net the harness trains (an
+    evaluation net, a zoo generator) has one name and cache key wherever it is trained, but not
+    one set of weights (float sums in another order on another CPU), so a sweep resumed on
+    another machine may score or steer its jobs with two."""
+    finished = jobs[jobs["status"] == "ok"]
+    parts = [finished.assign(network="evaluation net " + finished["evaluation_net"],
+                             weights=finished["evaluation_net_weights"]),
+             finished.assign(network="generator " + finished["generator"],
+                             weights=finished["generator_weights"])]  # fmt: skip
+    known = pd.concat(parts).dropna(subset=["weights"])
+    return known.groupby(["data", "network", "weights"]).size().rename("jobs").reset_index()
+
+
+def mixed_networks(table: pd.DataFrame) -> list[str]:
+    """'data: network' for each network of `networks` that appears with two weights or more."""
+    twice = table[table.duplicated(["data", "network"])]
+    return sorted(set(twice["data"] + ": " + twice["network"]))
 
 
 class Provenance(NamedTuple):
     """What made the numbers: the finished jobs per commit, the jobs of rows whose seeds ran
-    different code, and the finished jobs per data set and evaluation net."""
+    different code, and the finished jobs per data set and network weights (`networks`)."""
 
     commits: pd.DataFrame
     mixed_code: pd.DataFrame
-    nets: pd.DataFrame
-
-
-def mixed_nets(nets: pd.DataFrame) -> list[str]:
-    """The data sets whose jobs were scored by more than one evaluation net."""
-    return sorted(nets.loc[nets["data"].duplicated(), "data"].unique())
+    networks: pd.DataFrame
 
 
 def code_provenance(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -294,8 +307,8 @@ def markdown(summary: pd.DataFrame, failures: pd.DataFrame,
     out += [f"## {leaderboard_html.CODE_HEADING}", "", *_markdown_table(provenance.commits)]
     if not provenance.mixed_code.empty:
         out += [leaderboard_html.MIXED_NOTE, "", *_markdown_table(provenance.mixed_code)]
-    out += [f"## {leaderboard_html.NETS_HEADING}", "", *_markdown_table(provenance.nets)]
-    if mixed_nets(provenance.nets):
+    out += [f"## {leaderboard_html.NETS_HEADING}", "", *_markdown_table(provenance.networks)]
+    if mixed_networks(provenance.networks):
         out += [leaderboard_html.MIXED_NETS_NOTE, ""]
     return "\n".join(out)
 
@@ -341,7 +354,7 @@ def main(argv: list[str] | None = None) -> None:
     _write(summary.to_csv(index=False), args.out / "leaderboard.csv")
     jobs = job_table(records)
     _write(jobs.to_csv(index=False), args.out / "jobs.csv")
-    provenance = Provenance(*code_provenance(jobs), evaluation_nets(jobs))
+    provenance = Provenance(*code_provenance(jobs), networks(jobs))
     _write(markdown(summary, failures, provenance), args.out / "leaderboard.md")
     page = leaderboard_html.render(summary.assign(best=best_rows(summary)), failures,
                                    row_pictures(records), ordered_families(summary), NOTE,
@@ -351,9 +364,9 @@ def main(argv: list[str] | None = None) -> None:
         log_to_wandb(summary, args.wandb_project, args.out)
     print(f"{len(records)} jobs ({len(failures)} without results) -> "
           f"{args.out}/leaderboard.csv, .md, .html and jobs.csv")  # fmt: skip
-    for data in mixed_nets(provenance.nets):
-        print(f"warning: the {data} jobs were scored by different evaluation nets; "
-              f"{leaderboard_html.NETS_HEADING.lower()} in leaderboard.md lists them")  # fmt: skip
+    for network in mixed_networks(provenance.networks):
+        print(f"warning: {network} has different weights in different jobs; "
+              f"'{leaderboard_html.NETS_HEADING}' in leaderboard.md lists them")  # fmt: skip
     minutes = stage_minutes(jobs)
     if minutes:
         total = minutes.pop("total", sum(minutes.values()))

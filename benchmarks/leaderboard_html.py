@@ -22,12 +22,12 @@ PICTURES = ("grid", "traversals", "attribute_change", "cluster_labels", "exempla
 CODE_HEADING = "Code behind these numbers"
 MIXED_NOTE = ("Rows whose seeds ran different code (their mean ± std mixes code versions, or "
               "records too old to say which code they ran):")  # fmt: skip
-NETS_HEADING = "Evaluation nets behind these numbers"
-MIXED_NETS_NOTE = ("A data set listed more than once was scored by different evaluation nets (the "
-                   "same net trained again, as on another machine, has other weights): its "
-                   "columns compare jobs scored by different nets; jobs.csv says which job used "
-                   "which. Rerun the jobs of one net (delete their folders) to make them "
-                   "comparable.")  # fmt: skip
+NETS_HEADING = "Networks behind these numbers"
+MIXED_NETS_NOTE = ("A network listed with more than one weights hash (the same net trained again, "
+                   "as on another machine, gets other weights) scored or steered the jobs of its "
+                   "data set with different weights, so their numbers do not compare like for "
+                   "like; jobs.csv says which job used which. Rerun the jobs of one set of weights "
+                   "(delete their folders) to make them comparable.")  # fmt: skip
 
 
 def _png(figure) -> str:
@@ -121,7 +121,7 @@ def render(summary: pd.DataFrame, failures: pd.DataFrame, pictures: dict, famili
            provenance) -> str:  # fmt: skip
     """`summary` carries a `best` column; `pictures` maps (data, row, generator) to
     {name: path of a PNG}; `provenance` (aggregate.Provenance): the jobs per commit, the jobs of
-    rows whose seeds ran different code, and the jobs per data set and evaluation net."""
+    rows whose seeds ran different code, and the jobs per data set and network weights."""
 
     def cell(line) -> str:
         text = f"{line['mean']:.3f}" if pd.isna(line["std"]) else (
@@ -158,7 +158,7 @@ def render(summary: pd.DataFrame, failures: pd.DataFrame, pictures: dict, famili
     out += [f"<h2>{CODE_HEADING}</h2>", _plain_table(provenance.commits)]
     if not provenance.mixed_code.empty:
         out += [f"<p>{html.escape(MIXED_NOTE)}</p>", _plain_table(provenance.mixed_code)]
-    out += [f"<h2>{NETS_HEADING}</h2>", _plain_table(provenance.nets)]
-    if provenance.nets["data"].duplicated().any():
+    out += [f"<h2>{NETS_HEADING}</h2>", _plain_table(provenance.networks)]
+    if provenance.networks.duplicated(["data", "network"]).any():
         out.append(f"<p><b>{html.escape(MIXED_NETS_NOTE)}</b></p>")
     return "\n".join(out + ["</body></html>"])

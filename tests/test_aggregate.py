@@ -15,9 +15,11 @@ CLUSTERS = {"family": "clusters"}
 
 
 def write_job(folder, name, method, seed, metrics, status="ok", quality=None, protocol=None,
-              code=None, seconds=None, net=None, **settings):  # fmt: skip
+              code=None, seconds=None, net=None, generator_weights=None,
+              **settings):  # fmt: skip
     """`code`: (git commit, dirty tree, code_version) of the job's record, if it has them;
-    `net`: the weights hash of the evaluation net that scored it, if it names one."""
+    `net`, `generator_weights`: the weights hashes of the evaluation net that scored it and of
+    the generator a post-hoc row steered, if it names them."""
     record = {
         "status": status,
         "run": {"method": method, "data": "mnist_subset", "generator": "dcgan",
@@ -39,6 +41,8 @@ def write_job(folder, name, method, seed, metrics, status="ok", quality=None, pr
     if quality is not None:  # a post-hoc row: the zoo's measure of the generator it steered
         record["generator"] = {"quality": {"n": 1000, **{k: {"value": v, "floor": 0.0}
                                                          for k, v in quality.items()}}}  # fmt: skip
+        if generator_weights is not None:
+            record["generator"]["weights_hash"] = generator_weights
     if status != "ok":
         record["error"] = "RuntimeError: the sweep went on\nTraceback line"
     path = folder / name / "results.json"
@@ -134,30 +138,40 @@ def test_the_code_behind_the_numbers_and_rows_whose_seeds_ran_different_code(tmp
     assert "<td>bbbbbbbbbbbb + uncommitted changes</td>" in page
 
 
-def test_a_data_set_scored_by_two_evaluation_nets_is_flagged(tmp_path, capsys):
-    """A sweep resumed on another machine: the net retrained there has other weights."""
+def test_networks_with_two_sets_of_weights_are_flagged(tmp_path, capsys):
+    """A sweep resumed on another machine: the nets retrained there have other weights."""
     sweep = tmp_path / "sweep"
     write_job(sweep, "0", "mic_gan", 0, {"purity": 0.6}, net="w1")
     write_job(sweep, "1", "mic_gan", 1, {"purity": 0.7}, net="w1")
-    write_job(sweep, "2", "pixel_kmeans", 0, {"purity": 0.5}, net="w1")
+    write_job(sweep, "2", "ganspace", 0, {"purity": 0.5}, net="w1", quality={"fid": 20.0},
+              generator_weights="g1")  # fmt: skip
+    write_job(sweep, "3", "sefa", 0, {"purity": 0.5}, net="w1", quality={"fid": 20.0},
+              generator_weights="g1")  # fmt: skip
     out = tmp_path / "out"
     main([str(sweep), "--out", str(out)])
     md = (out / "leaderboard.md").read_text()
-    assert "| mnist_subset | mnist_lenet w1 | 3 |" in md and "scored by different" not in md
-    assert "warning" not in capsys.readouterr().out
+    assert "| mnist_subset | evaluation net mnist_lenet | w1 | 4 |" in md
+    assert "| mnist_subset | generator dcgan | g1 | 2 |" in md
+    assert "different weights" not in md and "warning" not in capsys.readouterr().out
 
-    write_job(sweep, "3", "pixel_kmeans", 1, {"purity": 0.5}, net="w2")
+    write_job(sweep, "4", "ganspace", 1, {"purity": 0.5}, net="w2", quality={"fid": 20.0},
+              generator_weights="g2")  # fmt: skip
+    write_job(sweep, "5", "sefa", 1, {"purity": 0.5}, net="w2", quality={"fid": 20.0})
     main([str(sweep), "--out", str(out)])
     printed = capsys.readouterr().out
-    assert "the mnist_subset jobs were scored by different evaluation nets" in printed
-    md = (out / "leaderboard.md").read_text()
-    nets = md[md.index("## Evaluation nets behind these numbers") :]
-    assert "| mnist_subset | mnist_lenet w1 | 3 |" in nets
-    assert "| mnist_subset | mnist_lenet w2 | 1 |" in nets
-    assert "scored by different evaluation nets" in nets
-    assert "scored by different evaluation nets" in (out / "leaderboard.html").read_text()
-    jobs = pd.read_csv(out / "jobs.csv").set_index("seed")
-    assert jobs.loc[1].set_index("row").loc["pixel_kmeans", "evaluation_net"] == "mnist_lenet w2"
+    assert "warning: mnist_subset: evaluation net mnist_lenet has different weights" in printed
+    assert "warning: mnist_subset: generator dcgan has different weights" in printed
+    networks = (out / "leaderboard.md").read_text().split("## Networks behind these numbers")[1]
+    for line in ("| mnist_subset | evaluation net mnist_lenet | w2 | 2 |",
+                 "| mnist_subset | generator dcgan | g2 | 1 |",
+                 "| mnist_subset | generator dcgan | not recorded | 1 |",  # a record from before
+                 "more than one weights hash"):  # fmt: skip
+        assert line in networks
+    assert "more than one weights hash" in (out / "leaderboard.html").read_text()
+    jobs = pd.read_csv(out / "jobs.csv").set_index(["row", "seed"])
+    assert jobs.loc[("ganspace", 1), "evaluation_net_weights"] == "w2"
+    assert jobs.loc[("ganspace", 1), "generator_weights"] == "g2"
+    assert pd.isna(jobs.loc[("mic_gan", 0), "generator_weights"])  # it steers no zoo generator
 
 
 def test_jobs_scored_under_another_metrics_protocol_are_another_row(tmp_path):
