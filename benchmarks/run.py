@@ -34,6 +34,7 @@ from ganctrl.benchmarks.trainer import (
 )
 from ganctrl.methods.job_inputs import OwnNetworks, TrainingImages
 from ganctrl.metrics.evaluate import evaluate
+from ganctrl.metrics.features import weights_hash
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def _run_stages(cfg, names, trainer_settings: dict, device, output_dir: Path, re
             )  # fmt: skip
         record.data["generator"] = {
             "path": str(entry.path), "trained_here": entry.trained, "quality": entry.quality,
+            "weights_hash": weights_hash(entry.generator),  # one cache key, per-machine weights
         }  # fmt: skip
         extra["generator"] = entry.generator.to(device)
         seed_everything(cfg.seed, workers=True)  # the job's RNG must not depend on the zoo's

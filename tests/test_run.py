@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -59,6 +60,7 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert record["metrics"]["fid"]["floor"] < record["metrics"]["fid"]["value"]
     assert record["evaluation"]["feature_net"]["convention"]["resize"] == "bilinear, no antialias"
     assert record["generator"]["trained_here"] is True
+    assert re.fullmatch("[0-9a-f]{12}", record["generator"]["weights_hash"])
     sidecar = next((tmp_path / "cache" / "generators").glob("*.quality-*.json"))
     assert record["generator"]["quality"] == json.loads(sidecar.read_text())
     run_dir = next((tmp_path / "outputs").rglob("results.json")).parent
