@@ -201,8 +201,9 @@ def fixed_factor_sampler(codes: np.ndarray, factors: np.ndarray) -> FixedFactorS
 
 
 def scorable(datamodule, control) -> bool:
-    """Ground-truth factors to score against, and a control the representation rule covers."""
-    return bool(datamodule.factor_names) and has_code(control)
+    """Ground-truth factors to score against, and a control the representation rule covers with
+    a code of two values or more (one cluster, as MIC-GAN's K = 1 baseline, says nothing)."""
+    return bool(datamodule.factor_names) and has_code(control) and control.k >= 2
 
 
 @register_family("disentanglement", (Directions, Clusters), DisentanglementSettings,

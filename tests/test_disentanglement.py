@@ -1,10 +1,13 @@
 """Disentanglement scores (docs/METRICS.md) on hand-made codes and factors."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 
+from ganctrl.methods.base import Clusters
 from ganctrl.metrics.disentanglement import (
     dci,
     dci_from_importance,
@@ -14,6 +17,7 @@ from ganctrl.metrics.disentanglement import (
     mig,
     sap_from_matrix,
     sap_matrix,
+    scorable,
 )
 
 
@@ -128,3 +132,19 @@ def test_sap_discrete_separates_an_identity_code_from_a_duplicated_one():
     duplicated = np.repeat(identity[:, :1], 2, axis=1)
     assert sap_from_matrix(sap_matrix(duplicated, factors[:, :1], duplicated, factors[:, :1],
                                       False)) < 0.05  # fmt: skip
+
+
+def test_only_a_control_with_two_codes_or_more_is_scored_against_factors():
+    """MIC-GAN K = 1 on Shapes: one cluster is a code that says nothing; scoring it would fail
+    the job after its training (MIG refuses a one-dimensional code)."""
+
+    class OneCodeFamily(Clusters):
+        def sample_cluster(self, cluster, n, seed=0):
+            raise AssertionError("not sampled")
+
+    shapes, digits = SimpleNamespace(factor_names=("shape",)), SimpleNamespace(factor_names=())
+    control = OneCodeFamily(torch.nn.Linear(1, 1))
+    for k, expected in ((1, False), (2, True)):
+        control.k = k
+        assert scorable(shapes, control) is expected
+    assert not scorable(digits, control)
