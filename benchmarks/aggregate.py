@@ -192,12 +192,6 @@ def networks(jobs: pd.DataFrame) -> pd.DataFrame:
     return known.groupby(["data", "network", "weights"]).size().rename("jobs").reset_index()
 
 
-def mixed_networks(table: pd.DataFrame) -> list[str]:
-    """'data: network' for each network of `networks` that appears with two weights or more."""
-    twice = table[table.duplicated(["data", "network"])]
-    return sorted(set(twice["data"] + ": " + twice["network"]))
-
-
 class Provenance(NamedTuple):
     """What made the numbers: the finished jobs per commit, the jobs of rows whose seeds ran
     different code, and the finished jobs per data set and network weights (`networks`)."""
@@ -205,6 +199,12 @@ class Provenance(NamedTuple):
     commits: pd.DataFrame
     mixed_code: pd.DataFrame
     networks: pd.DataFrame
+
+    @property
+    def mixed_networks(self) -> list[str]:
+        """'data: network' for each network seen with two weights hashes or more."""
+        twice = self.networks[self.networks.duplicated(["data", "network"])]
+        return sorted(set(twice["data"] + ": " + twice["network"]))
 
 
 def code_provenance(jobs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -308,7 +308,7 @@ def markdown(summary: pd.DataFrame, failures: pd.DataFrame,
     if not provenance.mixed_code.empty:
         out += [leaderboard_html.MIXED_NOTE, "", *_markdown_table(provenance.mixed_code)]
     out += [f"## {leaderboard_html.NETS_HEADING}", "", *_markdown_table(provenance.networks)]
-    if mixed_networks(provenance.networks):
+    if provenance.mixed_networks:
         out += [leaderboard_html.MIXED_NETS_NOTE, ""]
     return "\n".join(out)
 
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
         log_to_wandb(summary, args.wandb_project, args.out)
     print(f"{len(records)} jobs ({len(failures)} without results) -> "
           f"{args.out}/leaderboard.csv, .md, .html and jobs.csv")  # fmt: skip
-    for network in mixed_networks(provenance.networks):
+    for network in provenance.mixed_networks:
         print(f"warning: {network} has different weights in different jobs; "
               f"'{leaderboard_html.NETS_HEADING}' in leaderboard.md lists them")  # fmt: skip
     minutes = stage_minutes(jobs)

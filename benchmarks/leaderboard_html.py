@@ -159,6 +159,6 @@ def render(summary: pd.DataFrame, failures: pd.DataFrame, pictures: dict, famili
     if not provenance.mixed_code.empty:
         out += [f"<p>{html.escape(MIXED_NOTE)}</p>", _plain_table(provenance.mixed_code)]
     out += [f"<h2>{NETS_HEADING}</h2>", _plain_table(provenance.networks)]
-    if provenance.networks.duplicated(["data", "network"]).any():
+    if provenance.mixed_networks:
         out.append(f"<p><b>{html.escape(MIXED_NETS_NOTE)}</b></p>")
     return "\n".join(out + ["</body></html>"])

@@ -8,9 +8,9 @@ each is trained once and then loaded from the cache, so a cold sweep's first job
 its time) must not count as the price of every job to come; the line says that a generator still
 to train comes on top. A resumed sweep's skipped jobs take seconds: they are counted apart and
 kept out of the mean, and since jobs still to come may be skipped too, they make the estimate
-high. Launchers that run jobs in other processes
-(joblib, submitit) send each a copy of the callback as it was at the sweep's start: there a job
-knows its number and the total, not the time left.
+high. Launchers that run jobs in other processes (joblib, submitit) send each a copy of the
+callback as it was at the sweep's start: there a job knows its number and the total, not the
+time left.
 """
 
 from __future__ import annotations
