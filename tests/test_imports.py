@@ -4,6 +4,9 @@ import importlib.util
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
+
+import tomllib
 
 import ganctrl.methods
 
@@ -33,3 +36,16 @@ def test_top_level_folders_are_not_importable_on_their_own(tmp_path):
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, timeout=60)
     assert importlib.util.find_spec("ganctrl.conf") is not None
+
+
+def test_every_package_folder_is_declared_so_a_built_wheel_carries_it():
+    """The editable install finds undeclared subfolders; `pip install .` (a wheel) does not."""
+    root = Path(__file__).resolve().parents[1]
+    setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    declared = {Path(folder) for folder in setup["package-dir"].values()}
+    assert set(setup["packages"]) == set(setup["package-dir"])
+    tops = {folder.parts[0] for folder in declared}
+    folders = {
+        init.parent.relative_to(root) for top in tops for init in (root / top).rglob("__init__.py")
+    }
+    assert folders <= declared, sorted(map(str, folders - declared))
