@@ -366,3 +366,24 @@ def test_only_entries_the_margin_cannot_settle_are_taken_again_exactly():
     # one sure entry, and three undecided, on the diagonal, which exact() calls inside
     assert neighbours._count_within(gap, flags, 1.0, exact) == 4
     assert sorted(asked) == [(0, 0), (1, 1), (2, 2)]
+
+
+CUDA_DEVICES = [torch.device("cuda")] if torch.cuda.is_available() else []
+
+
+@pytest.mark.skipif(not CUDA_DEVICES, reason="needs CUDA (run on a GPU machine)")
+@pytest.mark.parametrize("tf32", [False, True])
+def test_cuda_gives_the_cpu_values(tf32, monkeypatch):
+    """The shared pass on the GPU, also with TF32 products (a wider margin, more exact checks):
+    the manifold metrics bit for bit, KID to float tolerance; on lattice data full of ties."""
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", tf32)
+    real, fake = _seeded_pair(seed=21, d=8)
+    lattice = np.random.default_rng(21).integers(-2, 3, size=(200, 4)).astype(np.float64)
+    for r, f in [(real, fake), (real + 1e3, fake + 1e3), (lattice, lattice[::-1] + 0.0)]:
+        on = {}
+        for device in [torch.device("cpu"), *CUDA_DEVICES]:
+            draws = KidDraws.of(len(f), len(r), 10, 50, seed=0, device=device)
+            on[device.type] = compare(ReferenceSet.of(r, (3, 5), draws, device=device), f)
+        for metric in ("precision", "recall", "density", "coverage"):
+            assert on["cuda"][metric] == on["cpu"][metric], metric
+        assert on["cuda"]["kid"] == pytest.approx(on["cpu"]["kid"], rel=1e-4, abs=1e-7)

@@ -2,9 +2,10 @@
 shared neighbour step against scikit-learn, and a bench's per-stage times (docs/PERFORMANCE.md).
 
 Every ratio is two timings of one run on this machine: the two sets of images and the net are
-made here from a seed (2 × N 32-px RGB images of smooth noise, a seeded random 512-d CNN with a
-10-way head), and the same net is registered in torch-fidelity, so both tools read identical
-features. Each timing is the median of --repeats runs.
+made here from a seed (2 × N 32-px RGB images of smooth noise, a seeded random CNN with
+--features outputs and a 10-way head), and the same net is registered in torch-fidelity, so both
+tools read identical features. Each timing is the median of --repeats runs. On --device cuda
+both tools run there, and each line also gives the peak GPU memory it allocated.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -29,22 +31,26 @@ FEATURES, CLASSES, SIZE = 512, 10, 32
 
 
 class RandomNet(nn.Module):
-    """uint8 (N, 3, 32, 32) → (512 features, 10 logits); weights from a seed, never trained."""
+    """uint8 (N, 3, 32, 32) → (features, 10 logits); weights from a seed, never trained."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, features: int = FEATURES):
         super().__init__()
         torch.manual_seed(seed)
         self.trunk = nn.Sequential(
             nn.Conv2d(3, 64, 3, 2, 1), nn.ReLU(), nn.Conv2d(64, 128, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(128, FEATURES, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Conv2d(128, features, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
         )  # fmt: skip
-        self.head = nn.Linear(FEATURES, CLASSES)
+        self.head = nn.Linear(features, CLASSES)
         nn.init.normal_(self.head.weight, std=0.5)  # confident enough for IS to move from 1
         self.eval().requires_grad_(False)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.trunk(images.float() / 127.5 - 1.0)
         return features, self.head(features)
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
 
 
 def image_sets(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -58,26 +64,30 @@ def image_sets(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def feature_pass(net: RandomNet, images: torch.Tensor, batch: int = 500):
-    parts = [net(images[i : i + batch]) for i in range(0, len(images), batch)]
-    return torch.cat([p[0] for p in parts]).numpy(), torch.cat([p[1] for p in parts]).numpy()
+    """Features and logits as NumPy arrays, as the metrics layer receives them; the images go to
+    the net's device a batch at a time, as a loader would bring them."""
+    parts = [net(images[i : i + batch].to(net.device)) for i in range(0, len(images), batch)]
+    return tuple(torch.cat([p[j] for p in parts]).cpu().numpy() for j in (0, 1))
 
 
 def ganctrl_five(net: RandomNet, real_images, fake_images) -> dict:
     """FID, IS, KID, precision/recall and density/coverage as the fidelity family computes them
-    (its settings' defaults), feature pass included."""
+    (its settings' defaults) on the net's device, feature pass included."""
     real, _ = feature_pass(net, real_images)
     fake, fake_logits = feature_pass(net, fake_images)
     probs = torch.from_numpy(fake_logits).softmax(dim=1).numpy()
     s = fidelity.FidelitySettings()
     scores = {"fid": fidelity.fid(fake, real)}
     scores["is"] = fidelity.inception_score(probs, s.is_splits)[0]
-    draws = KidDraws.of(len(fake), len(real), s.kid_subsets, s.kid_subset_size, seed=0)
-    scores.update(compare(ReferenceSet.of(real, (s.pr_k, s.dc_k), draws), fake, s.pr_k, s.dc_k))
+    draws = KidDraws.of(len(fake), len(real), s.kid_subsets, s.kid_subset_size, 0, net.device)
+    reference = ReferenceSet.of(real, (s.pr_k, s.dc_k), draws, device=net.device)
+    scores.update(compare(reference, fake, s.pr_k, s.dc_k))
     return scores
 
 
 def torch_fidelity_four(net: RandomNet, real_images, fake_images) -> dict:
-    """torch-fidelity 0.4's FID, IS, KID and precision/recall (k = 3) on the same net."""
+    """torch-fidelity 0.4's FID, IS, KID and precision/recall (k = 3) on the same net and
+    device."""
     import torch_fidelity
     from torch_fidelity.feature_extractor_base import FeatureExtractorBase
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
@@ -89,11 +99,11 @@ def torch_fidelity_four(net: RandomNet, real_images, fake_images) -> dict:
 
         @staticmethod
         def get_provided_features_list():
-            return ("512", "logits_unbiased")
+            return ("features", "logits_unbiased")
 
         @staticmethod
         def get_default_feature_layer_for_metric(metric):
-            return "logits_unbiased" if metric == "isc" else "512"
+            return "logits_unbiased" if metric == "isc" else "features"
 
         @staticmethod
         def can_be_compiled():
@@ -101,7 +111,7 @@ def torch_fidelity_four(net: RandomNet, real_images, fake_images) -> dict:
 
         def forward(self, images):
             features, logits = self.net(images)
-            found = {"512": features, "logits_unbiased": logits}
+            found = {"features": features, "logits_unbiased": logits}
             return tuple(found[name] for name in self.features_list)
 
     class Images(torch.utils.data.Dataset):
@@ -114,64 +124,82 @@ def torch_fidelity_four(net: RandomNet, real_images, fake_images) -> dict:
         def __getitem__(self, i):
             return self.images[i]
 
-    if "ganctrl_random_512" not in FEATURE_EXTRACTORS_REGISTRY:
-        torch_fidelity.register_feature_extractor("ganctrl_random_512", Extractor)
+    if "ganctrl_random_net" not in FEATURE_EXTRACTORS_REGISTRY:
+        torch_fidelity.register_feature_extractor("ganctrl_random_net", Extractor)
     return torch_fidelity.calculate_metrics(
-        input1=Images(fake_images), input2=Images(real_images), cuda=False, batch_size=500,
-        feature_extractor="ganctrl_random_512", isc=True, fid=True, kid=True, prc=True,
+        input1=Images(fake_images), input2=Images(real_images), batch_size=500,
+        cuda=net.device.type == "cuda", feature_extractor="ganctrl_random_net",
+        isc=True, fid=True, kid=True, prc=True,
         cache=False, verbose=False, save_cpu_ram=True,  # no loader workers, as ours
     )  # fmt: skip
 
 
-def median_seconds(fn, repeats: int):
+class Row(NamedTuple):
+    name: str
+    seconds: float
+    against: float  # the seconds its ratio divides by
+    peak_gib: float | None = None  # the most GPU memory allocated while it ran, on CUDA
+
+
+def timed(fn, repeats: int, device: torch.device) -> tuple[float, object, float | None]:
+    """The median seconds of `repeats` runs of fn, its value, and on CUDA the peak GPU memory
+    (GiB) any run allocated; a run ends when the device has finished its work."""
+    cuda = device.type == "cuda"
     times, value = [], None
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
     for _ in range(repeats):
         start = time.perf_counter()
         value = fn()
+        if cuda:
+            torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times), value
+    peak = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
+    return statistics.median(times), value, peak
 
 
-def fidelity_table(n: int, repeats: int) -> list[tuple[str, float, float]]:
-    net, (real, fake) = RandomNet(), image_sets(n)
-    bare, _ = median_seconds(lambda: (feature_pass(net, real), feature_pass(net, fake)), repeats)
-    ours, scores = median_seconds(lambda: ganctrl_five(net, real, fake), repeats)
-    theirs, reference = median_seconds(lambda: torch_fidelity_four(net, real, fake), repeats)
-    print(f"values at N = {n}: ganctrl", {k: round(v, 5) for k, v in scores.items()})
-    print("            torch-fidelity", {k: round(v, 5) for k, v in reference.items()})
+def fidelity_table(n: int, repeats: int, features: int, device: torch.device) -> list[Row]:
+    net, (real, fake) = RandomNet(features=features).to(device), image_sets(n)
+    bare = timed(lambda: (feature_pass(net, real), feature_pass(net, fake)), repeats, device)
+    ours = timed(lambda: ganctrl_five(net, real, fake), repeats, device)
+    theirs = timed(lambda: torch_fidelity_four(net, real, fake), repeats, device)
+    print(f"values at N = {n}: ganctrl", {k: round(v, 5) for k, v in ours[1].items()})
+    print("            torch-fidelity", {k: round(v, 5) for k, v in theirs[1].items()})
     return [
-        ("bare feature pass over both sets", bare, bare),
-        ("torch-fidelity FID + IS + KID + PRC", theirs, bare),
-        ("ganctrl FID + IS + KID + P/R + D/C", ours, bare),
-        ("ganctrl ÷ torch-fidelity", ours, theirs),
+        Row("bare feature pass over both sets", bare[0], bare[0], bare[2]),
+        Row("torch-fidelity FID + IS + KID + PRC", theirs[0], bare[0], theirs[2]),
+        Row("ganctrl FID + IS + KID + P/R + D/C", ours[0], bare[0], ours[2]),
+        Row("ganctrl ÷ torch-fidelity", ours[0], theirs[0]),
     ]
 
 
-def neighbour_table(n: int, repeats: int) -> list[tuple[str, float, float]]:
-    """The k = 3 and 5 radii of one set of n 512-d points: the shared pass against scikit-learn's
-    exact NearestNeighbors (6 neighbours, itself counted)."""
+def neighbour_table(n: int, device: torch.device) -> list[Row]:
+    """The k = 3 and 5 radii of one set of n 512-d points, one run each: the shared pass on
+    `device` against scikit-learn's exact NearestNeighbors on every CPU core (6 neighbours,
+    itself counted)."""
     from sklearn.neighbors import NearestNeighbors
 
     points = np.random.default_rng(0).normal(size=(n, FEATURES)).astype(np.float32)
-    ours, _ = median_seconds(lambda: ReferenceSet.of(points, (3, 5)), repeats)
-    theirs, _ = median_seconds(
-        lambda: NearestNeighbors(n_neighbors=6, n_jobs=-1).fit(points).kneighbors(points), repeats
+    ours = timed(lambda: ReferenceSet.of(points, (3, 5), device=device), 1, device)
+    theirs = timed(
+        lambda: NearestNeighbors(n_neighbors=6, n_jobs=-1).fit(points).kneighbors(points), 1, device
     )
-    return [("scikit-learn NearestNeighbors, k = 6", theirs, theirs),
-            ("shared pass radii, k = 3 and 5", ours, theirs)]  # fmt: skip
+    return [Row("scikit-learn NearestNeighbors, k = 6", theirs[0], theirs[0]),
+            Row("shared pass radii, k = 3 and 5", ours[0], theirs[0], ours[2])]  # fmt: skip
 
 
-def manifold_table(n: int) -> list[tuple[str, float, float]]:
-    """Precision/recall and density/coverage alone (no KID) at n per set, with the peak memory
-    the process reached."""
-    net, (real_images, fake_images) = RandomNet(), image_sets(n, seed=1)
+def manifold_table(n: int, features: int, device: torch.device) -> list[Row]:
+    """Precision/recall and density/coverage alone (no KID) at n per set, one run, with the peak
+    memory the process reached."""
+    net, (real_images, fake_images) = RandomNet(features=features).to(device), image_sets(n, 1)
     (real, _), (fake, _) = feature_pass(net, real_images), feature_pass(net, fake_images)
-    start = time.perf_counter()
-    compare(ReferenceSet.of(real, (3, 5)), fake, 3, 5)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
-    print(f"peak resident memory of this process so far: {peak:.1f} GiB")
-    return [(f"P/R + D/C, 2 × {n} × {FEATURES}", seconds, seconds)]
+    seconds, _, peak = timed(
+        lambda: compare(ReferenceSet.of(real, (3, 5), device=device), fake, 3, 5), 1, device
+    )
+    resident = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
+    print(f"peak resident memory of this process so far: {resident:.1f} GiB")
+    return [Row(f"P/R + D/C, 2 × {n} × {features}", seconds, seconds, peak)]
 
 
 def stage_table(sweep: Path) -> dict[str, dict[str, float]]:
@@ -185,10 +213,15 @@ def stage_table(sweep: Path) -> dict[str, dict[str, float]]:
     return {m: {s: statistics.median(v) for s, v in by.items()} for m, by in sorted(stages.items())}
 
 
-def print_ratios(title: str, rows: list[tuple[str, float, float]]) -> None:
-    print(f"\n{title}\n| | seconds | ratio |\n|---|---|---|")
-    for name, seconds, against in rows:
-        print(f"| {name} | {seconds:.2f} | {seconds / against:.2f}× |")
+def print_ratios(title: str, rows: list[Row]) -> None:
+    gpu = any(row.peak_gib is not None for row in rows)
+    print(f"\n{title}\n| | seconds | ratio |" + (" peak GPU GiB |" if gpu else ""))
+    print("|---|---|---|" + ("---|" if gpu else ""))
+    for row in rows:
+        line = f"| {row.name} | {row.seconds:.2f} | {row.seconds / row.against:.2f}× |"
+        if gpu:
+            line += "" if row.peak_gib is None else f" {row.peak_gib:.2f} |"
+        print(line)
 
 
 def main(argv=None) -> None:
@@ -196,18 +229,24 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=10_000, help="images per set")
     parser.add_argument("--neighbours-n", type=int, default=100_000, help="0 skips it")
     parser.add_argument("--manifold-n", type=int, default=50_000, help="0 skips it")
+    parser.add_argument("--features", type=int, default=FEATURES, help="the net's feature size")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--device", default="auto", help="auto: cuda where there is one, else cpu")
     parser.add_argument("--sweep", type=Path, default=Path("outputs/bench/toy"))
     args = parser.parse_args(argv)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    title = f"Fidelity at N = {args.n} (ratios to the bare pass; the last: to torch-fidelity)"
-    print_ratios(title, fidelity_table(args.n, args.repeats))
+    cuda = torch.cuda.is_available()
+    device = torch.device(("cuda" if cuda else "cpu") if args.device == "auto" else args.device)
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
+    title = (f"Fidelity at N = {args.n}, {args.features}-d features "
+             "(ratios to the bare pass; the last: to torch-fidelity)")  # fmt: skip
+    print_ratios(title, fidelity_table(args.n, args.repeats, args.features, device))
     if args.neighbours_n:
-        rows = neighbour_table(args.neighbours_n, 1)
+        rows = neighbour_table(args.neighbours_n, device)
         print_ratios(f"Neighbour radii at {args.neighbours_n} × {FEATURES} (one run each)", rows)
     if args.manifold_n:
-        print_ratios(f"Manifold metrics at N = {args.manifold_n} (one run)",
-                     manifold_table(args.manifold_n))  # fmt: skip
+        rows = manifold_table(args.manifold_n, args.features, device)
+        print_ratios(f"Manifold metrics at N = {args.manifold_n} (one run)", rows)
     stages = stage_table(args.sweep)
     if stages:
         names = sorted({s for by in stages.values() for s in by})
