@@ -144,10 +144,14 @@ class ContraFeat(ControlMethod):
         self.generator = generator.eval().requires_grad_(False)
         self.variant, self.base, self.k = variant, base, directions
         self.batch_size, self.lr, self.betas, self.seed = batch_size, lr, tuple(betas), seed
+        # drawn on the CPU and the PCA taken there, so that every device gets the same subspace
+        device = next(generator.parameters()).device
         with torch.no_grad():
             z = generator.sample_latents(pca_samples, generator=torch.Generator().manual_seed(seed),
                                          device="cpu")  # fmt: skip
-            w = torch.cat([generator.mapping(part)[:, 0] for part in z.split(1000)])
+            w = torch.cat(
+                [generator.mapping(part.to(device))[:, 0].cpu() for part in z.split(1000)]
+            )
         basis, shares = principal_axes(w, subspace)
         # s_max: an edit under uniform attention moves every layer by up to `edit_scale` of w's
         # per-coordinate spread
