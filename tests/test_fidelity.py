@@ -375,15 +375,42 @@ CUDA_DEVICES = [torch.device("cuda")] if torch.cuda.is_available() else []
 @pytest.mark.parametrize("tf32", [False, True])
 def test_cuda_gives_the_cpu_values(tf32, monkeypatch):
     """The shared pass on the GPU, also with TF32 products (a wider margin, more exact checks):
-    the manifold metrics bit for bit, KID to float tolerance; on lattice data full of ties."""
+    the manifold metrics bit for bit, also with a large offset and on lattice data full of ties.
+    KID, which has no exact fallback, to float tolerance where the products are float32 and the
+    features near the origin (the module docstring's error bound)."""
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", tf32)
     real, fake = _seeded_pair(seed=21, d=8)
     lattice = np.random.default_rng(21).integers(-2, 3, size=(200, 4)).astype(np.float64)
-    for r, f in [(real, fake), (real + 1e3, fake + 1e3), (lattice, lattice[::-1] + 0.0)]:
+    for case, (r, f) in enumerate(
+        [(real, fake), (real + 1e3, fake + 1e3), (lattice, lattice[::-1] + 0.0)]
+    ):
         on = {}
         for device in [torch.device("cpu"), *CUDA_DEVICES]:
             draws = KidDraws.of(len(f), len(r), 10, 50, seed=0, device=device)
             on[device.type] = compare(ReferenceSet.of(r, (3, 5), draws, device=device), f)
         for metric in ("precision", "recall", "density", "coverage"):
-            assert on["cuda"][metric] == on["cpu"][metric], metric
-        assert on["cuda"]["kid"] == pytest.approx(on["cpu"]["kid"], rel=1e-4, abs=1e-7)
+            assert on["cuda"][metric] == on["cpu"][metric], (case, metric)
+        if case == 0 and not tf32:
+            assert on["cuda"]["kid"] == pytest.approx(on["cpu"]["kid"], rel=1e-4, abs=1e-7)
+
+
+def test_a_candidate_on_the_rounded_lower_bound_is_still_taken_exactly():
+    """1-D points at squared distances 0, 0.1, s2, s3, far… from point 0, its computed s2 exactly
+    on the float32 bound s3 − margin, rounded down: neither surely nearer than its k = 3 radius
+    nor, by the old second test, within the margin, it was dropped and the radius read inf."""
+    margin, far = 0.0, [30.0, 31.0, 32.0, 33.0, 34.0, 35.0, 36.0]
+    for step in range(400):
+        s3 = 0.5 + step * 1e-3
+        squared = np.array([0.0, 0.1, s3 - margin, s3, *far])
+        points = neighbours.Points.of(np.sqrt(squared)[:, None], "points")
+        margin = 2 * neighbours._margin(points, slice(0, 1), points)  # as _radii widens it
+        on_bound = torch.tensor([s3], dtype=torch.float32) - margin
+        rounded_down = float(on_bound) < float(np.float32(s3)) - float(np.float32(margin))
+        if rounded_down and abs(float(on_bound) - squared[2]) <= margin / 2:
+            break
+    else:
+        pytest.fail("no s3 whose lower bound rounds down: the case was not built")
+    tile = torch.tensor(squared, dtype=torch.float32)[None, :]
+    tile[0, 2] = on_bound  # within the screening's error bound of the exact s2
+    radius = neighbours._radii(points, slice(0, 1), tile, (3,))[3]
+    assert radius.item() == pytest.approx(math.sqrt(s3), rel=1e-12)
