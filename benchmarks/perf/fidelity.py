@@ -141,9 +141,14 @@ class Row(NamedTuple):
     peak_gib: float | None = None  # the most GPU memory allocated while it ran, on CUDA
 
 
-def timed(fn, repeats: int, device: torch.device) -> tuple[float, object, float | None]:
-    """The median seconds of `repeats` runs of fn, its value, and on CUDA the peak GPU memory
-    (GiB) any run allocated; a run ends when the device has finished its work."""
+class Timing(NamedTuple):
+    seconds: float  # the median over the runs
+    value: object  # the last run's
+    peak_gib: float | None  # the most GPU memory any run allocated, on CUDA
+
+
+def timed(fn, repeats: int, device: torch.device) -> Timing:
+    """`repeats` runs of fn, each ending when the device has finished its work."""
     cuda = device.type == "cuda"
     times, value = [], None
     if cuda:
@@ -156,7 +161,7 @@ def timed(fn, repeats: int, device: torch.device) -> tuple[float, object, float 
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
-    return statistics.median(times), value, peak
+    return Timing(statistics.median(times), value, peak)
 
 
 def fidelity_table(n: int, repeats: int, features: int, device: torch.device) -> list[Row]:
@@ -164,13 +169,13 @@ def fidelity_table(n: int, repeats: int, features: int, device: torch.device) ->
     bare = timed(lambda: (feature_pass(net, real), feature_pass(net, fake)), repeats, device)
     ours = timed(lambda: ganctrl_five(net, real, fake), repeats, device)
     theirs = timed(lambda: torch_fidelity_four(net, real, fake), repeats, device)
-    print(f"values at N = {n}: ganctrl", {k: round(v, 5) for k, v in ours[1].items()})
-    print("            torch-fidelity", {k: round(v, 5) for k, v in theirs[1].items()})
+    print(f"values at N = {n}: ganctrl", {k: round(v, 5) for k, v in ours.value.items()})
+    print("            torch-fidelity", {k: round(v, 5) for k, v in theirs.value.items()})
     return [
-        Row("bare feature pass over both sets", bare[0], bare[0], bare[2]),
-        Row("torch-fidelity FID + IS + KID + PRC", theirs[0], bare[0], theirs[2]),
-        Row("ganctrl FID + IS + KID + P/R + D/C", ours[0], bare[0], ours[2]),
-        Row("ganctrl ÷ torch-fidelity", ours[0], theirs[0]),
+        Row("bare feature pass over both sets", bare.seconds, bare.seconds, bare.peak_gib),
+        Row("torch-fidelity FID + IS + KID + PRC", theirs.seconds, bare.seconds, theirs.peak_gib),
+        Row("ganctrl FID + IS + KID + P/R + D/C", ours.seconds, bare.seconds, ours.peak_gib),
+        Row("ganctrl ÷ torch-fidelity", ours.seconds, theirs.seconds),
     ]
 
 
@@ -185,8 +190,9 @@ def neighbour_table(n: int, device: torch.device) -> list[Row]:
     theirs = timed(
         lambda: NearestNeighbors(n_neighbors=6, n_jobs=-1).fit(points).kneighbors(points), 1, device
     )
-    return [Row("scikit-learn NearestNeighbors, k = 6", theirs[0], theirs[0]),
-            Row("shared pass radii, k = 3 and 5", ours[0], theirs[0], ours[2])]  # fmt: skip
+    return [Row("scikit-learn NearestNeighbors, k = 6", theirs.seconds, theirs.seconds),
+            Row("shared pass radii, k = 3 and 5", ours.seconds, theirs.seconds,
+                ours.peak_gib)]  # fmt: skip
 
 
 def manifold_table(n: int, features: int, device: torch.device) -> list[Row]:
