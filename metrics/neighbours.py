@@ -141,12 +141,12 @@ def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ..
     With every computed squared distance within M of the exact one, the computed and the exact
     (k+1)-th smallest are within M of each other, so a point computed 2M below the (k+1)-th is
     surely nearer and one 2M above surely farther: only the few in between need exact distances.
-    A row whose candidates end within 2M of it gets a whole exact row."""
+    A row whose candidates end within 2M of it (frequent at 2 048-d, where distances crowd) is
+    settled the same way from its whole computed row in the tile."""
     count = min(len(points), max(ks) + 1 + SPARE_CANDIDATES)
     computed, candidates = squared.topk(count, dim=1, largest=False, sorted=True)
     margin = 2 * _margin(points, rows, points)
     row_ids = torch.arange(rows.start, rows.stop, device=squared.device)
-    everyone = torch.arange(len(points), device=squared.device)
     radii = {}
     for k in ks:
         at_k = computed[:, k : k + 1]
@@ -162,8 +162,11 @@ def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ..
         radius = exact.sort(dim=1).values.gather(1, (k - below)[:, None]).squeeze(1)
         if count < len(points):
             for r in (computed[:, -1] <= high[:, 0]).nonzero(as_tuple=True)[0].tolist():
-                row = torch.full_like(everyone, rows.start + r)
-                radius[r] = exact_distances(points, row, points, everyone).sort().values[k]
+                line, nearer = squared[r], (squared[r] < low[r]).sum().item()
+                columns = ((line >= low[r]) & (line <= high[r])).nonzero(as_tuple=True)[0]
+                at = torch.full_like(columns, rows.start + r)
+                distances = exact_distances(points, at, points, columns).sort().values
+                radius[r] = distances[k - nearer]
         radii[k] = radius
     return radii
 

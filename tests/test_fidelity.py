@@ -271,6 +271,32 @@ def test_tiles_and_float32_screening_change_nothing(monkeypatch):
     assert scores() == screened
 
 
+def test_a_row_whose_candidates_run_out_asks_only_about_its_undecided_entries(monkeypatch):
+    """With no spare candidates every row's k = 5 radius is settled from its whole computed row:
+    exactly as from all-exact rows, yet asking exact distances only for the entries the margin
+    leaves undecided (whole exact rows made 2 048-d features 6× slower on a CPU)."""
+    real, _ = _seeded_pair(seed=12, d=8)
+    lattice = np.random.default_rng(12).integers(-2, 3, size=(200, 4)).astype(np.float64)
+    exact_distances = neighbours.exact_distances
+    monkeypatch.setattr(neighbours, "SPARE_CANDIDATES", 0)
+    for points in (real, lattice):
+        asked = []
+
+        def counted(a, rows, b, cols, asked=asked):
+            asked.append(len(rows))
+            return exact_distances(a, rows, b, cols)
+
+        monkeypatch.setattr(neighbours, "exact_distances", counted)
+        screened = ReferenceSet.of(points, (3, 5)).radii
+        assert len(asked) > len(points)  # a fallback per row, at least
+        assert sum(asked) < len(points) ** 2 / 10  # whole rows would ask len(points)² pairs
+        monkeypatch.setattr(neighbours, "exact_distances", exact_distances)
+        with monkeypatch.context() as m:
+            m.setattr(neighbours, "_margin", lambda *args: math.inf)
+            everything = ReferenceSet.of(points, (3, 5)).radii
+        assert all(torch.equal(screened[k], everything[k]) for k in (3, 5))
+
+
 def test_exact_distances_are_float64_differences():
     real, fake = _seeded_pair(seed=13, d=8)
     a, b = neighbours.Points.of(fake, "fake"), neighbours.Points.of(real, "real")
