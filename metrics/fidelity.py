@@ -2,8 +2,10 @@
 image set, each metric beside its real-vs-real floor.
 
 Each metric is a pure function of features or class probabilities:
-- FID (Heusel et al. 2017): ‖μ₁−μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr((Σ₁Σ₂)^½), float64, covariances
-  with N−1, trace term from eigenvalues of A Σ₂ A with A = Σ₁^½ (both symmetric eigh).
+- FID (Heusel et al. 2017): ‖μ₁−μ₂‖² + tr Σ₁ + tr Σ₂ − 2 tr((Σ₁Σ₂)^½), float64 on the job's
+  device (at 2 048-d the covariances and eigendecompositions are the family's largest dense
+  work), covariances with N−1, trace term from eigenvalues of A Σ₂ A with A = Σ₁^½ (both
+  symmetric eigh); the real set's statistics are formed once for the generated set and the floor.
 - IS (Salimans et al. 2016): exp(E KL(p(y|x) ‖ p(y))) over 10 seeded splits, mean and std.
 - KID (Bińkowski et al. 2018): unbiased MMD² with k(x, y) = (xᵀy/d + 1)³ over 100 subsets.
 - Precision/recall (Kynkäänniemi et al. 2019): k = 3, membership with ≤.
@@ -23,6 +25,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ganctrl.finite import finite_rows
 from ganctrl.methods.base import Control
@@ -30,32 +33,38 @@ from ganctrl.metrics.evaluate import Context, register_family, timed
 from ganctrl.metrics.neighbours import KidDraws, ReferenceSet, compare
 
 
-def gaussian_stats(features, name: str = "features") -> tuple[np.ndarray, np.ndarray]:
-    """Mean and unbiased covariance (N − 1) in float64."""
-    f = finite_rows(features, name)
+def gaussian_stats(features, name: str = "features", device=None):
+    """Mean and unbiased covariance (N − 1), float64 tensors on `device` (default the CPU)."""
+    f = torch.from_numpy(finite_rows(features, name)).to(device or "cpu")
     if f.ndim != 2 or len(f) < 2:
-        raise ValueError(f"FID needs at least 2 feature vectors, got shape {f.shape}")
-    return f.mean(axis=0), np.cov(f, rowvar=False, ddof=1)
+        raise ValueError(f"FID needs at least 2 feature vectors, got shape {tuple(f.shape)}")
+    mean = f.mean(dim=0)
+    centred = f - mean
+    return mean, centred.T @ centred / (len(f) - 1)
 
 
-def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
-    eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))) @ eigenvectors.T
+def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
+    eigenvalues, eigenvectors = torch.linalg.eigh((matrix + matrix.T) / 2)
+    return (eigenvectors * eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
 
 
 def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
+    """From arrays or tensors, computed in float64 where `sigma1` lies."""
+    device = sigma1.device if isinstance(sigma1, torch.Tensor) else "cpu"
+    mu1, sigma1, mu2, sigma2 = (torch.as_tensor(x, dtype=torch.float64, device=device)
+                                for x in (mu1, sigma1, mu2, sigma2))  # fmt: skip
     root1 = _sqrt_psd(sigma1)
     middle = root1 @ sigma2 @ root1
-    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum()
+    trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_sqrt)
+    return (diff @ diff + sigma1.trace() + sigma2.trace() - 2.0 * trace_sqrt).item()
 
 
-def fid(features1, features2) -> float:
+def fid(features1, features2, device=None) -> float:
     """FID between the scored set (the harness passes generated or floor features first) and
-    the real reference."""
-    stats1 = gaussian_stats(features1, "fake features")
-    return fid_from_stats(*stats1, *gaussian_stats(features2, "real features"))
+    the real reference, computed on `device`."""
+    stats1 = gaussian_stats(features1, "fake features", device)
+    return fid_from_stats(*stats1, *gaussian_stats(features2, "real features", device))
 
 
 def inception_score(probs, splits: int = 10, seed: int = 0) -> tuple[float, float]:
@@ -144,8 +153,12 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     }  # fmt: skip
     fake, real, floor = generated.features, test.features, train.features
 
-    value, seconds = timed(fid, fake, real)
-    ctx.record("fid", value, n, seconds, floor=fid(floor, real))
+    start = time.perf_counter()
+    real_stats = gaussian_stats(real, "real features", ctx.device)
+    value = fid_from_stats(*gaussian_stats(fake, "fake features", ctx.device), *real_stats)
+    seconds = time.perf_counter() - start
+    floor_value = fid_from_stats(*gaussian_stats(floor, "floor features", ctx.device), *real_stats)
+    ctx.record("fid", value, n, seconds, floor=floor_value)
     fake_probs, real_probs = ctx.class_probs(generated), ctx.class_probs(test)
     (mean, std), seconds = timed(inception_score, fake_probs, s.is_splits, seed)
     real_is = inception_score(real_probs, s.is_splits, seed)[0]

@@ -403,7 +403,8 @@ def test_cuda_gives_the_cpu_values(tf32, monkeypatch):
     """The shared pass on the GPU, also with TF32 products (a wider margin, more exact checks):
     the manifold metrics bit for bit, also with a large offset and on lattice data full of ties.
     KID, which has no exact fallback, to float tolerance where the products are float32 and the
-    features near the origin (the module docstring's error bound)."""
+    features near the origin (the module docstring's error bound). FID, float64 on either
+    device (TF32 touches only float32 products), to float64 tolerance."""
     monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", tf32)
     real, fake = _seeded_pair(seed=21, d=8)
     lattice = np.random.default_rng(21).integers(-2, 3, size=(200, 4)).astype(np.float64)
@@ -414,6 +415,8 @@ def test_cuda_gives_the_cpu_values(tf32, monkeypatch):
         for device in [torch.device("cpu"), *CUDA_DEVICES]:
             draws = KidDraws.of(len(f), len(r), 10, 50, seed=0, device=device)
             on[device.type] = compare(ReferenceSet.of(r, (3, 5), draws, device=device), f)
+            on[device.type]["fid"] = fidelity.fid(f, r, device)
+        assert on["cuda"]["fid"] == pytest.approx(on["cpu"]["fid"], rel=1e-9, abs=1e-9), case
         for metric in ("precision", "recall", "density", "coverage"):
             assert on["cuda"][metric] == on["cpu"][metric], (case, metric)
         if case == 0 and not tf32:
