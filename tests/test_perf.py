@@ -1,6 +1,7 @@
 """`make perf` runs end to end (at toy sizes here; its defaults are docs/PERFORMANCE.md's)."""
 
 import json
+import time
 
 from ganctrl.benchmarks.perf import fidelity
 
@@ -14,5 +15,16 @@ def test_make_perf_prints_every_table(tmp_path, capsys):
                    "--repeats", "1", "--sweep", str(tmp_path)])  # fmt: skip
     out = capsys.readouterr().out
     for line in ["| ganctrl ÷ torch-fidelity |", "| shared pass radii, k = 3 and 5 |",
-                 "| P/R + D/C, 2 × 300 × 512 |", "| pixel_kmeans | 2.0 |"]:  # fmt: skip
+                 "| P/R + D/C, 2 × 300 × 512 |", "| pixel_kmeans | 2.0 |", "| FID |"]:  # fmt: skip
         assert line in out
+
+
+def test_the_stages_of_a_run_add_up_to_its_time():
+    net, (real, fake) = fidelity.RandomNet(features=16), fidelity.image_sets(300)
+    start = time.perf_counter()
+    scores, stages = fidelity.ganctrl_five(net, real, fake)
+    total = time.perf_counter() - start
+    assert list(stages)[:3] == ["feature passes", "FID", "IS"] and len(stages) == 5
+    assert all(seconds > 0 for seconds in stages.values())
+    assert 0.9 * total <= sum(stages.values()) <= total
+    assert set(scores) >= {"fid", "is", "kid", "precision", "recall", "density", "coverage"}

@@ -70,19 +70,39 @@ def feature_pass(net: RandomNet, images: torch.Tensor, batch: int = 500):
     return tuple(torch.cat([p[j] for p in parts]).cpu().numpy() for j in (0, 1))
 
 
-def ganctrl_five(net: RandomNet, real_images, fake_images) -> dict:
+class Stages:
+    """Seconds per named stage of one run, each ending when the device has finished its work."""
+
+    def __init__(self, device: torch.device):
+        self.device, self.seconds, self._last = device, {}, time.perf_counter()
+
+    def done(self, name: str) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        self.seconds[name], self._last = now - self._last, now
+
+
+def ganctrl_five(net: RandomNet, real_images, fake_images) -> tuple[dict, dict[str, float]]:
     """FID, IS, KID, precision/recall and density/coverage as the fidelity family computes them
-    (its settings' defaults) on the net's device, feature pass included."""
+    (its settings' defaults) on the net's device, feature pass included; and the seconds each
+    stage took."""
+    stages = Stages(net.device)
     real, _ = feature_pass(net, real_images)
     fake, fake_logits = feature_pass(net, fake_images)
+    stages.done("feature passes")
+    scores = {"fid": fidelity.fid(fake, real, net.device)}
+    stages.done("FID")
     probs = torch.from_numpy(fake_logits).softmax(dim=1).numpy()
     s = fidelity.FidelitySettings()
-    scores = {"fid": fidelity.fid(fake, real)}
     scores["is"] = fidelity.inception_score(probs, s.is_splits)[0]
+    stages.done("IS")
     draws = KidDraws.of(len(fake), len(real), s.kid_subsets, s.kid_subset_size, 0, net.device)
     reference = ReferenceSet.of(real, (s.pr_k, s.dc_k), draws, device=net.device)
+    stages.done("real set: k-NN radii and KID's within-set sums")
     scores.update(compare(reference, fake, s.pr_k, s.dc_k))
-    return scores
+    stages.done("generated set: its radii and sums, and the fake–real pass")
+    return scores, stages.seconds
 
 
 def torch_fidelity_four(net: RandomNet, real_images, fake_images) -> dict:
@@ -164,19 +184,22 @@ def timed(fn, repeats: int, device: torch.device) -> Timing:
     return Timing(statistics.median(times), value, peak)
 
 
-def fidelity_table(n: int, repeats: int, features: int, device: torch.device) -> list[Row]:
+def fidelity_table(n: int, repeats: int, features: int, device: torch.device):
+    """The table's rows, and ganctrl's last run by stage (each stage against the bare pass)."""
     net, (real, fake) = RandomNet(features=features).to(device), image_sets(n)
     bare = timed(lambda: (feature_pass(net, real), feature_pass(net, fake)), repeats, device)
     ours = timed(lambda: ganctrl_five(net, real, fake), repeats, device)
     theirs = timed(lambda: torch_fidelity_four(net, real, fake), repeats, device)
-    print(f"values at N = {n}: ganctrl", {k: round(v, 5) for k, v in ours.value.items()})
+    scores, stages = ours.value
+    print(f"values at N = {n}: ganctrl", {k: round(v, 5) for k, v in scores.items()})
     print("            torch-fidelity", {k: round(v, 5) for k, v in theirs.value.items()})
-    return [
+    rows = [
         Row("bare feature pass over both sets", bare.seconds, bare.seconds, bare.peak_gib),
         Row("torch-fidelity FID + IS + KID + PRC", theirs.seconds, bare.seconds, theirs.peak_gib),
         Row("ganctrl FID + IS + KID + P/R + D/C", ours.seconds, bare.seconds, ours.peak_gib),
         Row("ganctrl ÷ torch-fidelity", ours.seconds, theirs.seconds),
     ]
+    return rows, [Row(stage, seconds, bare.seconds) for stage, seconds in stages.items()]
 
 
 def neighbour_table(n: int, device: torch.device) -> list[Row]:
@@ -246,7 +269,9 @@ def main(argv=None) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
     title = (f"Fidelity at N = {args.n}, {args.features}-d features "
              "(ratios to the bare pass; the last: to torch-fidelity)")  # fmt: skip
-    print_ratios(title, fidelity_table(args.n, args.repeats, args.features, device))
+    rows, stages = fidelity_table(args.n, args.repeats, args.features, device)
+    print_ratios(title, rows)
+    print_ratios("ganctrl's last run by stage (ratios to the bare pass)", stages)
     if args.neighbours_n:
         rows = neighbour_table(args.neighbours_n, device)
         print_ratios(f"Neighbour radii at {args.neighbours_n} × {FEATURES} (one run each)", rows)
