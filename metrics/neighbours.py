@@ -112,13 +112,16 @@ def _margin(a: Points, rows: slice, b: Points) -> float:
 def _any_within(gap: torch.Tensor, margin: float, dim: int, exact) -> torch.Tensor:
     """For each row (dim = 1) or column (dim = 0) of a tile of gaps d² − r², each within `margin`
     of its exact value: whether some entry has d inside r. Lines the margin cannot settle ask
-    `exact(i, j)` (rows, columns of the tile) about their entries within the margin."""
+    `exact(i, j)` (rows, columns of the tile) about their entries within the margin, all in one
+    call (a call per line cost a device round trip each)."""
     lowest = gap.amin(dim=dim)
     inside = lowest < -margin
-    for line in (lowest.abs() <= margin).nonzero(as_tuple=True)[0].tolist():
-        entries = (gap.select(1 - dim, line) <= margin).nonzero(as_tuple=True)[0]
-        at = torch.full_like(entries, line)
-        inside[line] = exact(*((at, entries) if dim == 1 else (entries, at))).any()
+    lines = (lowest.abs() <= margin).nonzero(as_tuple=True)[0]
+    if len(lines):  # no entry of these is surely inside: the undecided ones answer
+        undecided = gap.index_select(1 - dim, lines) <= margin
+        line, entry = (undecided if dim == 1 else undecided.T).nonzero(as_tuple=True)
+        line = lines[line]
+        inside[line[exact(line, entry) if dim == 1 else exact(entry, line)]] = True
     return inside
 
 
@@ -131,6 +134,25 @@ def _count_within(gap: torch.Tensor, flags: torch.Tensor, margin: float, exact) 
         return count
     i, j = maybe.logical_xor_(sure).nonzero(as_tuple=True)  # sure implies maybe
     return count + int(exact(i, j).sum().item())
+
+
+def _kth_distances(points: Points, row_ids, computed, columns, low, high, k: int) -> torch.Tensor:
+    """Each row's exact (k+1)-th smallest distance to `points`, from its computed squared
+    distances (row r's at columns[r] of `points`, or at 0, 1, … where `columns` is None) and two
+    bounds around the computed (k+1)-th: an entry below `low` is surely nearer, one above `high`
+    surely farther, and only those in between get exact distances. Both tests read the same two
+    rounded bounds, so no entry near one falls in neither (one that did left an empty slot, and
+    the radius read inf: seen in 1 of 50 000 rows, on a GPU and a CPU)."""
+    below = (computed < low).sum(dim=1)
+    i, j = ((computed >= low) & (computed <= high)).nonzero(as_tuple=True)
+    per_row = torch.bincount(i, minlength=len(computed))  # ≥ 1: the computed (k+1)-th itself
+    slot = torch.arange(len(i), device=i.device) - (per_row.cumsum(0) - per_row)[i]
+    table = torch.full((len(computed), int(per_row.max())), torch.inf, dtype=torch.float64,
+                       device=computed.device)  # fmt: skip
+    table[i, slot] = exact_distances(
+        points, row_ids[i], points, j if columns is None else columns[i, j]
+    )
+    return table.sort(dim=1).values.gather(1, (k - below)[:, None]).squeeze(1)
 
 
 def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ...]):
@@ -150,23 +172,13 @@ def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ..
     radii = {}
     for k in ks:
         at_k = computed[:, k : k + 1]
-        # below and unsure from the same two rounded bounds, so that no entry near a bound falls
-        # in neither ((computed − at_k).abs() <= margin can round the other way; the k-th
-        # radius then read an empty slot, inf: seen in 1 of 50 000 rows, on a GPU and a CPU)
         low, high = at_k - margin, at_k + margin
-        below = (computed < low).sum(dim=1)
-        unsure = (computed >= low) & (computed <= high)
-        i, j = unsure.nonzero(as_tuple=True)
-        exact = torch.full(computed.shape, torch.inf, dtype=torch.float64, device=squared.device)
-        exact[i, j] = exact_distances(points, row_ids[i], points, candidates[i, j])
-        radius = exact.sort(dim=1).values.gather(1, (k - below)[:, None]).squeeze(1)
+        radius = _kth_distances(points, row_ids, computed, candidates, low, high, k)
         if count < len(points):
-            for r in (computed[:, -1] <= high[:, 0]).nonzero(as_tuple=True)[0].tolist():
-                line, nearer = squared[r], (squared[r] < low[r]).sum().item()
-                columns = ((line >= low[r]) & (line <= high[r])).nonzero(as_tuple=True)[0]
-                at = torch.full_like(columns, rows.start + r)
-                distances = exact_distances(points, at, points, columns).sort().values
-                radius[r] = distances[k - nearer]
+            short = (computed[:, -1] <= high[:, 0]).nonzero(as_tuple=True)[0]
+            if len(short):
+                radius[short] = _kth_distances(points, row_ids[short], squared[short], None,
+                                               low[short], high[short], k)  # fmt: skip
         radii[k] = radius
     return radii
 
