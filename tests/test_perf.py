@@ -1,7 +1,12 @@
 """`make perf` runs end to end (at toy sizes here; its defaults are docs/PERFORMANCE.md's)."""
 
 import json
+import re
+import subprocess
 import time
+from pathlib import Path
+
+import pytest
 
 from ganctrl.benchmarks.perf import fidelity
 
@@ -28,3 +33,16 @@ def test_the_stages_of_a_run_add_up_to_its_time():
     assert all(seconds > 0 for seconds in stages.values())
     assert 0.9 * total <= sum(stages.values()) <= total
     assert set(scores) >= {"fid", "is", "kid", "precision", "recall", "density", "coverage"}
+
+
+def test_the_device_check_runs_each_step_under_its_limit_with_flags_perf_knows(capsys):
+    script = Path(fidelity.__file__).with_name("device_check.sh")
+    out = subprocess.run(["bash", str(script), "echo"], capture_output=True, text=True, check=True)
+    steps = [line for line in out.stdout.splitlines() if line.startswith("== echo -m")]
+    assert len(steps) == 3 and out.stdout.count("== exit status 0") == 3
+    with pytest.raises(SystemExit):
+        fidelity.main(["--help"])
+    known = capsys.readouterr().out
+    for step in steps[1:]:
+        flags = re.findall(r"--[a-z-]+", step)
+        assert flags and all(flag in known for flag in flags), step
