@@ -144,8 +144,9 @@ def _kth_distances(points: Points, row_ids, computed, columns, low, high, k: int
     rounded bounds, so no entry near one falls in neither (one that did left an empty slot, and
     the radius read inf: seen in 1 of 50 000 rows, on a GPU and a CPU)."""
     below = (computed < low).sum(dim=1)
-    i, j = ((computed >= low) & (computed <= high)).nonzero(as_tuple=True)
-    per_row = torch.bincount(i, minlength=len(computed))  # ≥ 1: the computed (k+1)-th itself
+    undecided = (computed >= low) & (computed <= high)
+    per_row = undecided.sum(dim=1)  # ≥ 1: the computed (k+1)-th itself
+    i, j = undecided.nonzero(as_tuple=True)
     slot = torch.arange(len(i), device=i.device) - (per_row.cumsum(0) - per_row)[i]
     table = torch.full((len(computed), int(per_row.max())), torch.inf, dtype=torch.float64,
                        device=computed.device)  # fmt: skip
