@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganctrl.methods.direction_baselines import coordinate_axes, random_orthonormal
+from ganctrl.seeding import cpu_seeded
 
 TYPES = ("ortho", "linear", "projective", "fc", "id", "random")
 FIXED_TYPES = ("id", "random")
@@ -37,8 +38,7 @@ class LatentDeformator(nn.Module):
         if not 1 <= k <= dim:
             raise ValueError(f"method.directions must lie in [1, {dim}], got {k}")
         self.kind, self.k, self.dim = kind, k, dim
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with cpu_seeded(seed):
             self._build(random_init, seed)
 
     def _build(self, random_init: bool, seed: int) -> None:

@@ -34,6 +34,7 @@ from ganctrl.methods.latent_clusters import (
     split_by_cluster,
     stream_seed,
 )
+from ganctrl.seeding import cpu_seeded
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +126,7 @@ class IMLEClusters(ControlMethod):
         dim = generator.z_dim
         self.mappings = nn.ModuleList()
         for c in range(clusters):
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(stream_seed(seed, "init", c))
+            with cpu_seeded(stream_seed(seed, "init", c)):
                 self.mappings.append(mapping_network(dim, hidden or dim))
         self.members: list[torch.Tensor] = []
         self.facts: dict = {}

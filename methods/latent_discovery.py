@@ -35,6 +35,7 @@ from ganctrl.methods.deformators import (
 from ganctrl.methods.linear_directions import LinearDirections, latent_space, space_dim
 from ganctrl.methods.shift_predictors import shift_predictor
 from ganctrl.methods.streams import iteration_stream
+from ganctrl.seeding import cpu_seeded
 
 CENTROID_SIGNS = ("pull", "literal")
 SUMMARY_SHIFTS = 12  # ε values, spread over ±[0.5, 6], that summarise each learned direction
@@ -136,8 +137,7 @@ class LatentDiscovery(ControlMethod):
         self.lr, self.batch_size, self.seed = lr, batch_size, seed
         dim = space_dim(generator, self.space)
         self.deformator = LatentDeformator(deformator, directions, dim, seed, random_init)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed + 1)
+        with cpu_seeded(seed + 1):
             self.predictor = shift_predictor(reconstructor, generator.channels, directions)
 
     def train_dataloader(self) -> DataLoader:

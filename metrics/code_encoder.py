@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from ganctrl.methods.base import Clusters, Directions
 from ganctrl.methods.linear_directions import LinearDirections
 from ganctrl.metrics.conv_trunk import FEATURES, conv_trunk, settle_batch_norm
+from ganctrl.seeding import cpu_seeded
 
 SETTLE = 20  # batches that fix the batch-norm statistics after training
 
@@ -59,8 +60,7 @@ def generated_codes(control: Directions | Clusters, n: int, seed: int):
 def train_encoder(images: torch.Tensor, codes: torch.Tensor, classes: bool, outputs: int,
                   epochs: int, batch: int, lr: float, seed: int, device) -> tuple:  # fmt: skip
     """The encoder, and its mean training loss in each epoch."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with cpu_seeded(seed):
         net = CodeEncoder(images.shape[1], outputs).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     rng = torch.Generator().manual_seed(seed)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ganctrl.methods.base import Directions, seeded
 from ganctrl.metrics.conv_trunk import FEATURES, conv_trunk, settle_batch_norm
+from ganctrl.seeding import cpu_seeded
 
 MIN_SHIFT = 0.2  # of a_k: Voynov's ε ~ U[−6, 6] with |ε| ≥ 0.5 keeps about this share out
 SHIFT_WEIGHT = 0.25  # λ of the shift-regression term, Voynov's default
@@ -91,8 +92,7 @@ def train_reconstructor(control: Directions, scales: torch.Tensor, steps: int, b
     if reuse < 1:
         raise ValueError(f"metrics.directions.rca_reuse must be at least 1, got {reuse}")
     channels = control.sample(1, seed).shape[1]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with cpu_seeded(seed):
         net = Reconstructor(channels, control.k).to(control.device)
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)  # a settled last step

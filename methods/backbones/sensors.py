@@ -20,6 +20,8 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
+from ganctrl.seeding import cpu_seeded
+
 # torchvision AlexNet: the ReLU after each of the five convs in `features`.
 TAP_INDICES = (1, 4, 7, 9, 11)
 _IMAGENET_MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
@@ -29,8 +31,7 @@ _IMAGENET_STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 class AlexNetSensor(nn.Module):
     def __init__(self, weights_path: str | None = None, seed: int = 0, input_size: int = 64):
         super().__init__()
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with cpu_seeded(seed):
             self.features = torchvision.models.alexnet(weights=None).features
         if weights_path is not None:
             path = Path(weights_path).expanduser()
