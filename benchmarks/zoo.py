@@ -178,7 +178,9 @@ def _train(generator_cfg, datamodule, path: Path, name: str, make_trainer, metri
         "seconds_curve": curve.evaluating if curve else 0.0,
         "torch": str(torch.__version__),
     }
-    sampler = gan.sampling_generator()  # the EMA where the recipe keeps one
+    # back on the device (fit's teardown leaves it on the CPU, as run.py knows): the batch-norm
+    # recalibration then draws the latents the curve's last point drew
+    sampler = gan.to(device).sampling_generator()  # the EMA where the recipe keeps one
     atomic.save_png(Unconditional(sampler).grid(seed=0), path.with_suffix(".png"))
     state = {k: v.detach().cpu().contiguous() for k, v in sampler.state_dict().items()}
     return {"generator": state, "meta": meta}
