@@ -23,6 +23,7 @@ import torch
 from ganctrl.cache import build_once, code_version, config_hash
 from ganctrl.methods.base import Control
 from ganctrl.metrics.features import EvaluationNet, NetOutput, evaluation_net
+from ganctrl.metrics.neighbours import KidDraws, ReferenceSet
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Context:
     results: dict = field(default_factory=dict)
     passes: dict | None = None  # the cost of sampling and of the bare feature pass
     loaded: dict = field(default_factory=dict)  # (split, n) → reference, read from disk once
+    neighbours: dict = field(default_factory=dict)  # (split, n) → its shared neighbour pass
     pictures: dict = field(default_factory=dict)  # file stem → (3, H, W) in [0, 1]: the run saves
 
     def record(self, name: str, value, n: int, seconds: float, **extra) -> None:
@@ -51,6 +53,18 @@ class Context:
         if (split, n) not in self.loaded:
             self.loaded[split, n] = self._load_reference(split, n)
         return self.loaded[split, n]
+
+    def reference_set(self, split: str, n: int, ks: tuple[int, ...],
+                      kid: KidDraws | None = None) -> ReferenceSet:  # fmt: skip
+        """The shared neighbour pass over `reference(split, n)` (metrics/neighbours.py): its k-NN
+        radii for each of `ks`, and KID's within-set sums over `kid`'s draws where given. Formed
+        once per evaluation: every family comparing with those images reuses it."""
+        formed = self.neighbours.get((split, n))
+        other_draws = kid is not None and kid is not getattr(formed, "kid", None)
+        if formed is None or not set(ks) <= set(formed.radii) or other_draws:
+            real = self.reference(split, n)[0].features
+            formed = self.neighbours[split, n] = ReferenceSet.of(real, ks, kid, self.device)
+        return formed
 
     def _load_reference(self, split: str, n: int) -> tuple[NetOutput, bool]:
         available = self.datamodule.size(split)

@@ -168,7 +168,7 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
                head=ctx.net.class_head)  # fmt: skip
     start = time.perf_counter()
     draws = KidDraws.of(n, n, s.kid_subsets, s.kid_subset_size, seed, ctx.device)
-    reference = ReferenceSet.of(real, (s.pr_k, s.dc_k), draws, ctx.device)
+    reference = ctx.reference_set("test", n, (s.pr_k, s.dc_k), draws)
     scores = compare(reference, fake, s.pr_k, s.dc_k)
     seconds = time.perf_counter() - start
     floors = compare(reference, floor, s.pr_k, s.dc_k)

@@ -270,14 +270,16 @@ class ReferenceSet:
         return cls(points, radii, kid, within if kid is not None else None)
 
 
-def compare(reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5) -> dict[str, float]:
+def compare(
+    reference: ReferenceSet, fake, pr_k: int = 3, dc_k: int = 5, kid: bool = True
+) -> dict[str, float]:
     """Precision and recall (Kynkäänniemi et al., k = pr_k, ≤), density and coverage (Naeem et
-    al., k = dc_k, strict <), and, where the reference holds KID draws, KID's mean and std, of
-    `fake` against the reference, from a fake–fake and a fake–real pass."""
+    al., k = dc_k, strict <), and, where the reference holds KID draws and `kid`, KID's mean and
+    std, of `fake` against the reference, from a fake–fake and a fake–real pass."""
     real = reference.points
     fake = real.like(fake, "fake features")
     _check_k(fake, (pr_k,), "fake features")
-    draws = reference.kid
+    draws = reference.kid if kid else None
     if draws is not None and len(draws.x_sets) != len(fake):
         raise ValueError(f"KID draws were made for {len(draws.x_sets)} fake rows, not {len(fake)}")
     fake_radii, fake_within = _within_pass(fake, (pr_k,), None if draws is None else draws.x_sets)

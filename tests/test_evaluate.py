@@ -16,6 +16,7 @@ from ganctrl.methods.direction_baselines import random_orthonormal
 from ganctrl.methods.latent_clusters import LatentClusters
 from ganctrl.methods.linear_directions import LinearDirections
 from ganctrl.metrics import evaluate as evaluate_module
+from ganctrl.metrics import neighbours
 from ganctrl.metrics.attribute_change import attribute_change_scores
 from ganctrl.metrics.attributes import STROKE_MEASURES
 from ganctrl.metrics.evaluate import evaluate, register_family
@@ -330,3 +331,18 @@ def test_disentanglement_family_scores_the_posthoc_representation_on_shapes(shap
     # assigned by true shape: the assignment follows the shape factor and no other
     assert m["assigned_nmi_shape"]["value"] == pytest.approx(1.0)
     assert max(m[f"assigned_nmi_{f}"]["value"] for f in shapes.factor_names[1:]) < 0.1
+
+
+def test_one_real_neighbour_pass_serves_every_family(digits, cache, monkeypatch):
+    """The fidelity family's pass over the real test images (their radii, KID's sums) also gives
+    the cluster family's unconditional recall and coverage: formed once per evaluation."""
+    formed, of = [], neighbours.ReferenceSet.of.__func__
+
+    def counted(cls, real, ks, kid=None, device=None):
+        formed.append((tuple(ks), kid is not None))
+        return of(cls, real, ks, kid, device)
+
+    monkeypatch.setattr(neighbours.ReferenceSet, "of", classmethod(counted))
+    m = evaluate(ReplayLatentClusters(digits, False), digits, SETTINGS, cache, "cpu")["metrics"]
+    assert formed == [((3, 5), True)]
+    assert {"kid", "recall", "unconditional_recall", "unconditional_coverage"} <= set(m)
