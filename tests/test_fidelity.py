@@ -271,6 +271,21 @@ def test_tiles_and_float32_screening_change_nothing(monkeypatch):
     assert scores() == screened
 
 
+@pytest.mark.parametrize("roundoff", [2.0**-11, 2.0**-8])
+def test_the_wider_bounds_of_tf32_and_bfloat16_products_change_nothing(roundoff, monkeypatch):
+    """A GPU's TF32 or bfloat16 products widen the bound (`_unit_roundoff`), so far more
+    distances and radii are undecided and go to the exact path; the CPU's float32 products are
+    well inside those bounds, so the same screening runs here: every score as all-exact."""
+    real, fake = _seeded_pair(seed=14, d=16)
+    lattice = np.random.default_rng(14).integers(-2, 3, size=(200, 4)).astype(np.float64)
+    cases = [(real, fake), (real + 1e3, fake + 1e3), (lattice, lattice[::-1] + 0.0)]
+    with monkeypatch.context() as m:
+        m.setattr(neighbours, "_margin", lambda *args: math.inf)
+        everything = [compare(ReferenceSet.of(r, (3, 5)), f, 3, 5) for r, f in cases]
+    monkeypatch.setattr(neighbours, "_unit_roundoff", lambda device: roundoff)
+    assert [compare(ReferenceSet.of(r, (3, 5)), f, 3, 5) for r, f in cases] == everything
+
+
 def test_a_row_whose_candidates_run_out_asks_only_about_its_undecided_entries(monkeypatch):
     """With no spare candidates every row's k = 5 radius is settled from its whole computed row:
     exactly as from all-exact rows, yet asking exact distances only for the entries the margin
