@@ -43,18 +43,16 @@ def gaussian_stats(features, name: str = "features", device=None):
     return mean, centred.T @ centred / (len(f) - 1)
 
 
-def _sqrt_psd(matrix: torch.Tensor) -> torch.Tensor:
-    eigenvalues, eigenvectors = torch.linalg.eigh((matrix + matrix.T) / 2)
-    return (eigenvectors * eigenvalues.clamp(min=0).sqrt()) @ eigenvectors.T
-
-
 def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
-    """From arrays or tensors, computed in float64 where `sigma1` lies."""
+    """From arrays or tensors, computed in float64 where `sigma1` lies. The eigenvalues of
+    A Σ₂ A, A = Σ₁^½ = V Λ^½ Vᵀ, are those of the similar Wᵀ Σ₂ W with W = V Λ^½: one product
+    fewer than forming A."""
     device = sigma1.device if isinstance(sigma1, torch.Tensor) else "cpu"
     mu1, sigma1, mu2, sigma2 = (torch.as_tensor(x, dtype=torch.float64, device=device)
                                 for x in (mu1, sigma1, mu2, sigma2))  # fmt: skip
-    root1 = _sqrt_psd(sigma1)
-    middle = root1 @ sigma2 @ root1
+    eigenvalues, eigenvectors = torch.linalg.eigh((sigma1 + sigma1.T) / 2)
+    w = eigenvectors * eigenvalues.clamp(min=0).sqrt()
+    middle = w.T @ sigma2 @ w
     trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
     diff = mu1 - mu2
     return (diff @ diff + sigma1.trace() + sigma2.trace() - 2.0 * trace_sqrt).item()
