@@ -70,6 +70,13 @@ def feature_pass(net: RandomNet, images: torch.Tensor, batch: int = 500):
     return tuple(torch.cat([p[j] for p in parts]).cpu().numpy() for j in (0, 1))
 
 
+def finished(device: torch.device) -> float:
+    """The clock once `device` has finished the work queued on it (a CUDA call returns early)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 class Stages:
     """Seconds per named stage of one run, each ending when the device has finished its work."""
 
@@ -77,9 +84,7 @@ class Stages:
         self.device, self.seconds, self._last = device, {}, time.perf_counter()
 
     def done(self, name: str) -> None:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        now = time.perf_counter()
+        now = finished(self.device)
         self.seconds[name], self._last = now - self._last, now
 
 
@@ -172,14 +177,11 @@ def timed(fn, repeats: int, device: torch.device) -> Timing:
     cuda = device.type == "cuda"
     times, value = [], None
     if cuda:
-        torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = finished(device)
         value = fn()
-        if cuda:
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
+        times.append(finished(device) - start)
     peak = torch.cuda.max_memory_allocated(device) / 2**30 if cuda else None
     return Timing(statistics.median(times), value, peak)
 
@@ -223,12 +225,12 @@ def manifold_table(n: int, features: int, device: torch.device) -> list[Row]:
     memory the process reached."""
     net, (real_images, fake_images) = RandomNet(features=features).to(device), image_sets(n, 1)
     (real, _), (fake, _) = feature_pass(net, real_images), feature_pass(net, fake_images)
-    seconds, _, peak = timed(
+    run = timed(
         lambda: compare(ReferenceSet.of(real, (3, 5), device=device), fake, 3, 5), 1, device
     )
     resident = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB → GiB
     print(f"peak resident memory of this process so far: {resident:.1f} GiB")
-    return [Row(f"P/R + D/C, 2 × {n} × {features}", seconds, seconds, peak)]
+    return [Row(f"P/R + D/C, 2 × {n} × {features}", run.seconds, run.seconds, run.peak_gib)]
 
 
 def stage_table(sweep: Path) -> dict[str, dict[str, float]]:
