@@ -33,6 +33,19 @@ def conditional_accuracy(predicted, exemplar_labels, n_per: int) -> float:
     return float((predicted == np.repeat(labels, n_per)).mean())
 
 
+def value_shares(predicted, size: int) -> list[float]:
+    """Share of samples predicted as each of a factor's `size` values: an accuracy at chance
+    reads differently when every sample is one value than when the values are drawn evenly."""
+    predicted = np.asarray(predicted)
+    if predicted.ndim != 1 or len(predicted) == 0:
+        raise ValueError(f"need a non-empty 1-D array of predictions, got shape {predicted.shape}")
+    if predicted.min() < 0 or predicted.max() >= size:
+        raise ValueError(
+            f"predictions must lie in 0..{size - 1}, got {predicted.min()}..{predicted.max()}"
+        )
+    return (np.bincount(predicted, minlength=size) / len(predicted)).tolist()
+
+
 def kth_neighbour_rates(features, labels, ks=(1, 2, 5)) -> dict[int, float]:
     """For each k: share of points whose literal k-th nearest other point has the same label."""
     features, labels = finite_rows(features, "features", np.float32), np.asarray(labels)
@@ -42,13 +55,18 @@ def kth_neighbour_rates(features, labels, ks=(1, 2, 5)) -> dict[int, float]:
     return {k: float((labels[neighbours[:, k - 1]] == labels).mean()) for k in ks}
 
 
-def factor_conditional_accuracy(ctx: Context, output, exemplar_factors: torch.Tensor,
-                                n_per: int) -> dict[str, float]:  # fmt: skip
+def factor_conditional_accuracy(
+    ctx: Context, output, exemplar_factors: torch.Tensor, n_per: int
+) -> tuple[dict[str, float], dict[str, list[float]]]:
     """Per ground-truth factor, the share of samples whose predicted value (the factor net's
-    head of that name) equals their exemplar's: which factors `sample_like` carries over."""
-    return {name: conditional_accuracy(output.logits[name].argmax(dim=1).numpy(),
-                                       exemplar_factors[:, i].numpy(), n_per)
-            for i, name in enumerate(ctx.datamodule.factor_names)}  # fmt: skip
+    head of that name) equals their exemplar's: which factors `sample_like` carries over; and
+    the samples' `value_shares` for that factor."""
+    dm, accuracy, shares = ctx.datamodule, {}, {}
+    for i, (name, size) in enumerate(zip(dm.factor_names, dm.factor_sizes, strict=True)):
+        predicted = output.logits[name].argmax(dim=1).numpy()
+        accuracy[name] = conditional_accuracy(predicted, exemplar_factors[:, i].numpy(), n_per)
+        shares[name] = value_shares(predicted, size)
+    return accuracy, shares
 
 
 def exemplar_rows(exemplars: torch.Tensor, labels: torch.Tensor, samples: torch.Tensor,
@@ -81,13 +99,15 @@ def exemplar_family(ctx: Context, control: Exemplars, s: ExemplarSettings) -> No
     value = conditional_accuracy(predicted, labels[rows].numpy(), s.samples_per_exemplar)
     ceiling = ctx.net_info.get("test_accuracy", {}).get(ctx.net.class_head)
     ctx.record("conditional_accuracy", value, len(predicted), time.perf_counter() - start,
-               chance=1.0 / dm.num_classes, classifier_test_accuracy=ceiling)  # fmt: skip
+               chance=1.0 / dm.num_classes, classifier_test_accuracy=ceiling,
+               predicted_shares=value_shares(predicted, dm.num_classes))  # fmt: skip
     if dm.factor_names and set(dm.factor_names) <= set(output.logits):  # a factor net
         start = time.perf_counter()
-        per_factor = factor_conditional_accuracy(ctx, output, dm.factors("test")[rows],
-                                                 s.samples_per_exemplar)  # fmt: skip
+        per_factor, shares = factor_conditional_accuracy(ctx, output, dm.factors("test")[rows],
+                                                         s.samples_per_exemplar)  # fmt: skip
         ctx.record("factor_conditional_accuracy", float(np.mean(list(per_factor.values()))),
                    len(predicted), time.perf_counter() - start, per_factor=per_factor,
+                   predicted_shares=shares,
                    chance={n: 1.0 / size for n, size in zip(dm.factor_names, dm.factor_sizes,
                                                             strict=True)})  # fmt: skip
     ctx.pictures["exemplars"] = exemplar_rows(images[rows], labels[rows], samples,

@@ -144,6 +144,12 @@ def test_exemplar_family_reports_accuracy_with_chance_and_ceiling(digits, cache)
     accuracy = m["conditional_accuracy"]
     assert accuracy["value"] > 0.8 and accuracy["chance"] == pytest.approx(0.1)
     assert accuracy["classifier_test_accuracy"] > 0.8
+    # A misread sample moves one sample's share from its class to another: the spread of the
+    # predictions differs from the exemplars' by at most the error rate (total variation).
+    truth = np.bincount(digits.labels("test")[rows[: SETTINGS.exemplars.exemplars]], minlength=10)
+    shares = np.array(accuracy["predicted_shares"])
+    assert shares.shape == (10,) and shares.sum() == pytest.approx(1.0)
+    assert 0.5 * np.abs(shares - truth / truth.sum()).sum() <= 1 - accuracy["value"] + 1e-9
     assert m["sensor_neighbour_rate_1"]["value"] > 0.8  # raw pixels: 1-NN is mostly same digit
     assert m["sensor_neighbour_rate_1"]["value"] >= m["sensor_neighbour_rate_5"]["value"] - 0.05
     assert "factor_conditional_accuracy" not in m  # digits have no factors
@@ -315,6 +321,42 @@ def test_exemplar_family_scores_every_factor_on_shapes(shapes, cache):
     assert accuracy["value"] == pytest.approx(np.mean(list(accuracy["per_factor"].values())))
     assert accuracy["per_factor"]["hue"] > 0.9 and accuracy["per_factor"]["background"] > 0.9
     assert accuracy["chance"]["shape"] == pytest.approx(1 / 3)
+    rows = torch.randperm(
+        shapes.size("test"), generator=torch.Generator().manual_seed(settings.seed)
+    )
+    exemplar_factors = shapes.factors("test")[rows[: settings.exemplars.exemplars]]
+    for i, (name, size) in enumerate(zip(shapes.factor_names, shapes.factor_sizes, strict=True)):
+        truth = np.bincount(exemplar_factors[:, i], minlength=size) / len(exemplar_factors)
+        shares = np.array(accuracy["predicted_shares"][name])
+        assert shares.shape == (size,) and shares.sum() == pytest.approx(1.0)
+        assert 0.5 * np.abs(shares - truth).sum() <= 1 - accuracy["per_factor"][name] + 1e-9
+
+
+class OneImageExemplars(ReplayExemplars):
+    """A collapsed conditional generator: every sample is the first exemplar."""
+
+    def sample_like(self, images, n_per, seed=0):
+        return images[:1].expand(len(images) * n_per, -1, -1, -1).clone()
+
+
+def test_a_collapsed_generator_puts_every_sample_on_one_value_of_each_factor(shapes, cache):
+    """Identical samples get identical predictions: each factor's shares are one-hot, and its
+    accuracy is the share of exemplars holding the predicted value."""
+    settings = OmegaConf.merge(SETTINGS, {"families": ["exemplars"]})
+    m = evaluate(OneImageExemplars(), shapes, settings, cache, "cpu")["metrics"]
+    accuracy = m["factor_conditional_accuracy"]
+    rows = torch.randperm(
+        shapes.size("test"), generator=torch.Generator().manual_seed(settings.seed)
+    )
+    exemplar_factors = shapes.factors("test")[rows[: settings.exemplars.exemplars]]
+    for i, name in enumerate(shapes.factor_names):
+        shares = np.array(accuracy["predicted_shares"][name])
+        value = int(shares.argmax())
+        assert shares[value] == 1.0 and shares.sum() == 1.0
+        held = (exemplar_factors[:, i] == value).float().mean().item()
+        assert accuracy["per_factor"][name] == pytest.approx(held)
+    shape_shares = np.array(m["conditional_accuracy"]["predicted_shares"])
+    assert shape_shares.max() == 1.0 and shape_shares.shape == (3,)
 
 
 def test_disentanglement_family_scores_the_posthoc_representation_on_shapes(shapes, cache):

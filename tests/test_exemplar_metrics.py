@@ -44,6 +44,17 @@ def test_conditional_accuracy_needs_flat_labels_and_a_sample_each():
         exemplars.conditional_accuracy(np.zeros(0, int), [3, 1, 2], n_per=0)
 
 
+def test_value_shares_count_each_value_including_the_ones_never_predicted():
+    assert exemplars.value_shares(np.array([2, 2, 0, 2]), size=4) == [0.25, 0.0, 0.75, 0.0]
+
+
+def test_value_shares_refuse_values_outside_the_factor_and_empty_input():
+    with pytest.raises(ValueError, match=r"lie in 0\.\.2, got 0\.\.3"):
+        exemplars.value_shares(np.array([0, 3]), size=3)
+    with pytest.raises(ValueError, match=r"got shape \(0,\)"):
+        exemplars.value_shares(np.zeros(0, int), size=3)
+
+
 def test_kth_neighbour_rates_reject_non_finite_features():
     features = torch.randn(30, 3, generator=torch.Generator().manual_seed(0))
     features[29] = float("nan")  # FAISS answered -1 here, read as the last point's label
