@@ -135,10 +135,8 @@ def test_exemplar_family_reports_accuracy_with_chance_and_ceiling(digits, cache)
     out = evaluate(ReplayExemplars(), digits, SETTINGS, cache, "cpu")
     m = out["metrics"]
     # one row per class among the exemplars: its first exemplar, then its samples
-    rows = torch.randperm(
-        digits.size("test"), generator=torch.Generator().manual_seed(SETTINGS.seed)
-    )
-    classes = len(digits.labels("test")[rows[: SETTINGS.exemplars.exemplars]].unique())
+    exemplar_labels = digits.labels("test")[seeded_exemplars(digits, SETTINGS)]
+    classes = len(exemplar_labels.unique())
     n_per = SETTINGS.exemplars.samples_per_exemplar
     assert out["pictures"]["exemplars"].shape[1:] == (classes * 33 + 1, (1 + n_per) * 33 + 1)
     accuracy = m["conditional_accuracy"]
@@ -146,7 +144,7 @@ def test_exemplar_family_reports_accuracy_with_chance_and_ceiling(digits, cache)
     assert accuracy["classifier_test_accuracy"] > 0.8
     # A misread sample moves one sample's share from its class to another: the spread of the
     # predictions differs from the exemplars' by at most the error rate (total variation).
-    truth = np.bincount(digits.labels("test")[rows[: SETTINGS.exemplars.exemplars]], minlength=10)
+    truth = np.bincount(exemplar_labels, minlength=10)
     shares = np.array(accuracy["predicted_shares"])
     assert shares.shape == (10,) and shares.sum() == pytest.approx(1.0)
     assert 0.5 * np.abs(shares - truth / truth.sum()).sum() <= 1 - accuracy["value"] + 1e-9
@@ -310,6 +308,12 @@ class ShapeClusters(Clusters):
         return self.test_labels.clone()
 
 
+def seeded_exemplars(dm, settings) -> torch.Tensor:
+    """The test rows the exemplar family draws as its exemplars."""
+    rows = torch.randperm(dm.size("test"), generator=torch.Generator().manual_seed(settings.seed))
+    return rows[: settings.exemplars.exemplars]
+
+
 def test_exemplar_family_scores_every_factor_on_shapes(shapes, cache):
     """Replayed exemplars carry every factor over: each factor scores what the factor net reads
     of it (the short test training learns the colours, not yet rotation)."""
@@ -321,10 +325,7 @@ def test_exemplar_family_scores_every_factor_on_shapes(shapes, cache):
     assert accuracy["value"] == pytest.approx(np.mean(list(accuracy["per_factor"].values())))
     assert accuracy["per_factor"]["hue"] > 0.9 and accuracy["per_factor"]["background"] > 0.9
     assert accuracy["chance"]["shape"] == pytest.approx(1 / 3)
-    rows = torch.randperm(
-        shapes.size("test"), generator=torch.Generator().manual_seed(settings.seed)
-    )
-    exemplar_factors = shapes.factors("test")[rows[: settings.exemplars.exemplars]]
+    exemplar_factors = shapes.factors("test")[seeded_exemplars(shapes, settings)]
     for i, (name, size) in enumerate(zip(shapes.factor_names, shapes.factor_sizes, strict=True)):
         truth = np.bincount(exemplar_factors[:, i], minlength=size) / len(exemplar_factors)
         shares = np.array(accuracy["predicted_shares"][name])
@@ -345,10 +346,7 @@ def test_a_collapsed_generator_puts_every_sample_on_one_value_of_each_factor(sha
     settings = OmegaConf.merge(SETTINGS, {"families": ["exemplars"]})
     m = evaluate(OneImageExemplars(), shapes, settings, cache, "cpu")["metrics"]
     accuracy = m["factor_conditional_accuracy"]
-    rows = torch.randperm(
-        shapes.size("test"), generator=torch.Generator().manual_seed(settings.seed)
-    )
-    exemplar_factors = shapes.factors("test")[rows[: settings.exemplars.exemplars]]
+    exemplar_factors = shapes.factors("test")[seeded_exemplars(shapes, settings)]
     for i, name in enumerate(shapes.factor_names):
         shares = np.array(accuracy["predicted_shares"][name])
         value = int(shares.argmax())
