@@ -14,7 +14,7 @@ WANDB_PROJECT ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install -e '.[dev]'
@@ -26,7 +26,7 @@ install: $(STAMP) ## create .venv and install the package with dev extras
 # of everything finished there, also when a job failed (the sweep's exit status is kept).
 sweep = $(BIN)/ganctrl -m bench=$(1) experiment=$(PROFILE) seed=$(SEEDS) \
 	$(if $(METHODS),method=$(METHODS)) $(if $(DATA),data=$(DATA)); status=$$?; \
-	$(BIN)/python -m ganctrl.benchmarks.aggregate outputs/bench/$(PROFILE) \
+	$(BIN)/python -m ganctrl.benchmarks.leaderboard outputs/bench/$(PROFILE) \
 	--out results/$(PROFILE) $(if $(WANDB_PROJECT),--wandb-project $(WANDB_PROJECT)) && exit $$status
 
 bench: $(STAMP) ## five methods beside their baselines (PROFILE=smoke|toy|paper SEEDS=0,1,2 METHODS= DATA= WANDB_PROJECT=)

@@ -148,8 +148,9 @@ class Shapes(ImageDataModule):
     def _load(self) -> dict[str, torch.Tensor]:
         tensors = {}
         images = rendered_draw(self.n_train, self.n_test, self.split_seed)
-        for split, indices, pixels in zip(("train", "test"), self.split_indices(), images,
-                                          strict=True):  # fmt: skip
+        for split, indices, pixels in zip(
+            ("train", "test"), self.split_indices(), images, strict=True
+        ):
             factors = factors_of(indices)
             tensors[f"{split}_images"] = torch.from_numpy(pixels.copy())
             tensors[f"{split}_factors"] = torch.from_numpy(factors)

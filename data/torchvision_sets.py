@@ -62,9 +62,17 @@ class FashionMNIST(TorchvisionImages):
     name = "fashion_mnist"
     evaluation_net = "mnist_lenet"
     class_names = (
-        "t-shirt", "trouser", "pullover", "dress", "coat",
-        "sandal", "shirt", "sneaker", "bag", "ankle boot",
-    )  # fmt: skip
+        "t-shirt",
+        "trouser",
+        "pullover",
+        "dress",
+        "coat",
+        "sandal",
+        "shirt",
+        "sneaker",
+        "bag",
+        "ankle boot",
+    )
     dataset_class = torchvision.datasets.FashionMNIST
 
 
@@ -72,8 +80,17 @@ class CIFAR10(TorchvisionImages):
     name = "cifar10"
     evaluation_net = "inception"
     class_names = (
-        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-    )  # fmt: skip
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
+    )
     dataset_class = torchvision.datasets.CIFAR10
 
     def _images(self, data: np.ndarray) -> np.ndarray:

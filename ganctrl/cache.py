@@ -82,14 +82,22 @@ def _our_modules(name: str) -> set[str]:
     return seen
 
 
+@functools.cache
+def _code(name: str) -> str:
+    """Module `name`'s code as its syntax tree: what it does, not how it is laid out, so that
+    a comment or the formatter never rebuilds an artifact."""
+    return ast.dump(ast.parse(_source(name)))
+
+
 def code_version(*objects) -> str:
-    """A hash of the source of the modules defining `objects` (classes, functions or modules)
-    and of every module of ours they import: it changes whenever that code does."""
+    """A hash of the code of the modules defining `objects` (classes, functions or modules)
+    and of every module of ours they import, by module name: it changes whenever that code
+    does, or moves."""
     names = set()
     for obj in objects:
         module = obj if isinstance(obj, types.ModuleType) else inspect.getmodule(obj)
         names |= _our_modules(module.__name__)
-    return config_hash({name: config_hash(_source(name)) for name in sorted(names)})
+    return config_hash({name: config_hash(_code(name)) for name in sorted(names)})
 
 
 def file_digest(path: Path) -> str:

@@ -74,10 +74,14 @@ def kmeans(points, k: int, seed: int, iterations: int = 25) -> tuple[np.ndarray,
     if not 1 <= k <= n:
         raise ValueError(f"k-means needs 1 <= k <= {n} points, got k={k}")
     clustering = faiss.Kmeans(
-        points.shape[1], k, niter=iterations, seed=seed,
-        max_points_per_centroid=-(-n // k), min_points_per_centroid=1,
+        points.shape[1],
+        k,
+        niter=iterations,
+        seed=seed,
+        max_points_per_centroid=-(-n // k),
+        min_points_per_centroid=1,
         init_method=faiss.ClusteringInitMethod_KMEANS_PLUS_PLUS,
-    )  # fmt: skip
+    )
     if _gpu_available():
         # Kmeans(gpu=True) would copy the index to every GPU with fresh resources each call.
         clustering.index = _on_gpu(faiss.IndexFlatL2(points.shape[1]))

@@ -57,6 +57,8 @@ def merge_factor_values(matrix, names: list[str]) -> tuple[np.ndarray, list[str]
         raise ValueError(f"{changes.shape[1]} attribute columns but {len(names)} names")
     factors = [name.split("=", 1)[0] for name in names]
     merged = list(dict.fromkeys(factors))
-    columns = [changes[:, [i for i, f in enumerate(factors) if f == factor]].max(axis=1)
-               for factor in merged]  # fmt: skip
+    columns = [
+        changes[:, [i for i, f in enumerate(factors) if f == factor]].max(axis=1)
+        for factor in merged
+    ]
     return np.stack(columns, axis=1), merged

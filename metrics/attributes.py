@@ -15,8 +15,13 @@ import torch
 from ganctrl.metrics.evaluate import Context
 
 UNORDERED_FACTORS = ("shape", "hue", "background")
-STROKE_MEASURES = ("stroke_area", "stroke_width", "stroke_height", "stroke_slant",
-                   "stroke_thickness")  # fmt: skip
+STROKE_MEASURES = (
+    "stroke_area",
+    "stroke_width",
+    "stroke_height",
+    "stroke_slant",
+    "stroke_thickness",
+)
 
 
 def stroke_measures(images: torch.Tensor) -> torch.Tensor:
@@ -27,8 +32,9 @@ def stroke_measures(images: torch.Tensor) -> torch.Tensor:
     wL and perimeter ≈ 2L)."""
     p = ((images[:, 0].double() + 1) / 2).clamp(0, 1)
     n, h, w = p.shape
-    v, u = torch.meshgrid(torch.arange(h, dtype=p.dtype), torch.arange(w, dtype=p.dtype),
-                          indexing="ij")  # fmt: skip
+    v, u = torch.meshgrid(
+        torch.arange(h, dtype=p.dtype), torch.arange(w, dtype=p.dtype), indexing="ij"
+    )
     mass = p.sum(dim=(1, 2)).clamp_min(1e-8)
     mu = (p * u).sum(dim=(1, 2)) / mass
     mv = (p * v).sum(dim=(1, 2)) / mass
@@ -40,9 +46,15 @@ def stroke_measures(images: torch.Tensor) -> torch.Tensor:
         p[:, 1:] - p[:, :-1]
     ).abs().sum(dim=(1, 2))
     return torch.stack(
-        [mass / (h * w), m20.sqrt(), m02.sqrt(), m11 / m02.clamp_min(1e-8),
-         2 * mass / gradient.clamp_min(1e-8)], dim=1,
-    ).float()  # fmt: skip
+        [
+            mass / (h * w),
+            m20.sqrt(),
+            m02.sqrt(),
+            m11 / m02.clamp_min(1e-8),
+            2 * mass / gradient.clamp_min(1e-8),
+        ],
+        dim=1,
+    ).float()
 
 
 def attribute_names(ctx: Context) -> list[str]:

@@ -14,8 +14,7 @@ from scipy.optimize import linear_sum_assignment
 from torchmetrics.functional.clustering import adjusted_rand_score, normalized_mutual_info_score
 
 from ganctrl.finite import finite_rows
-from ganctrl.methods.base import Clusters, Unconditional
-from ganctrl.methods.latent_clusters import LatentClusters
+from ganctrl.methods.common.contract import Clusters, Unconditional
 from ganctrl.metrics.evaluate import Context, register_family, timed
 from ganctrl.metrics.neighbours import compare
 from ganctrl.metrics.pictures import heat_map
@@ -109,16 +108,23 @@ class ClusterSettings:
     top_clusters: int | None = None  # top-C purity; None: the number of classes
 
 
-def _record_purity(ctx: Context, outputs, weights, names: tuple[str, str], seconds: float,
-                   guards: dict | None = None) -> None:  # fmt: skip
+def _record_purity(
+    ctx: Context,
+    outputs,
+    weights,
+    names: tuple[str, str],
+    seconds: float,
+    guards: dict | None = None,
+) -> None:
     """Generated purity and class coverage of per-cluster samples, under the given names; the
     purity carries its guards (class coverage first) where given."""
     predicted = [ctx.predicted_classes(o) for o in outputs]
     scores = generated_purity(predicted, weights, ctx.datamodule.num_classes)
     n = sum(len(p) for p in predicted)
     pair = {"seconds_shared_with": list(names)}  # sampling and the feature pass included
-    extra = {} if guards is None else {"guards": {"class_coverage": scores["class_coverage"],
-                                                  **guards}}  # fmt: skip
+    extra = (
+        {} if guards is None else {"guards": {"class_coverage": scores["class_coverage"], **guards}}
+    )
     ctx.record(names[0], scores["generated_purity"], n, seconds, **extra, **pair)
     ctx.record(names[1], scores["class_coverage"], n, seconds, **pair)
 
@@ -145,8 +151,13 @@ def _latent_clusters(ctx: Context, control: Clusters, s: ClusterSettings, weight
         pick = torch.randperm(len(latents), generator=torch.Generator().manual_seed(seed + c))
         chosen = latents[pick[: s.per_cluster].to(latents.device)]
         sources.append(ctx.run_net(control.render_latents(chosen)))
-    _record_purity(ctx, sources, weights, ("source_purity", "source_class_coverage"),
-                   time.perf_counter() - start)  # fmt: skip
+    _record_purity(
+        ctx,
+        sources,
+        weights,
+        ("source_purity", "source_class_coverage"),
+        time.perf_counter() - start,
+    )
     _record_factor_nmi(ctx, sources, "source")
 
     start = time.perf_counter()
@@ -164,14 +175,19 @@ def _latent_clusters(ctx: Context, control: Clusters, s: ClusterSettings, weight
     seconds = time.perf_counter() - start
     ctx.record("unconditional_recall", recall, n, seconds, k=fidelity.pr_k, **pair)
     ctx.record("unconditional_coverage", coverage, n, seconds, k=fidelity.dc_k, **pair)
-    return {"source_purity": ctx.results["source_purity"]["value"],
-            "latent_spread_ratio": spread,
-            "unconditional_recall": recall, "unconditional_coverage": coverage}  # fmt: skip
+    return {
+        "source_purity": ctx.results["source_purity"]["value"],
+        "latent_spread_ratio": spread,
+        "unconditional_recall": recall,
+        "unconditional_coverage": coverage,
+    }
 
 
 # Why a sub-population's mixture has no recall or coverage guard.
-PART_OF_THE_DATA = ("not applicable: the clusters split one coarse cluster, so the mixture "
-                    "covers part of the data by design")  # fmt: skip
+PART_OF_THE_DATA = (
+    "not applicable: the clusters split one coarse cluster, so the mixture "
+    "covers part of the data by design"
+)
 
 
 def mixture_guards(ctx: Context, control: Clusters) -> dict:
@@ -179,16 +195,24 @@ def mixture_guards(ctx: Context, control: Clusters) -> dict:
     falls short of. For clusters that split a sub-population (IMLE's hierarchy) they compare one
     part of G's distribution with the whole test set and would read as collapse: None, with the
     reason."""
-    if isinstance(control, LatentClusters) and control.subpopulation:
-        return {"mixture_recall": None, "mixture_coverage": None,
-                "not_applicable": {"mixture_recall": PART_OF_THE_DATA,
-                                   "mixture_coverage": PART_OF_THE_DATA}}  # fmt: skip
-    return {"mixture_recall": ctx.results["recall"]["value"],
-            "mixture_coverage": ctx.results["coverage"]["value"]}  # fmt: skip
+    if control.subpopulation:
+        return {
+            "mixture_recall": None,
+            "mixture_coverage": None,
+            "not_applicable": {
+                "mixture_recall": PART_OF_THE_DATA,
+                "mixture_coverage": PART_OF_THE_DATA,
+            },
+        }
+    return {
+        "mixture_recall": ctx.results["recall"]["value"],
+        "mixture_coverage": ctx.results["coverage"]["value"],
+    }
 
 
-def label_histogram(assigned: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-                    class_names) -> torch.Tensor:  # fmt: skip
+def label_histogram(
+    assigned: np.ndarray, labels: np.ndarray, weights: np.ndarray, class_names
+) -> torch.Tensor:
     """Which classes each cluster holds: the real test images assigned to it, per class, one
     row per cluster by descending weight (π in the row's name), rows normalised to their peak."""
     k, classes = len(weights), len(class_names)
@@ -196,11 +220,12 @@ def label_histogram(assigned: np.ndarray, labels: np.ndarray, weights: np.ndarra
     np.add.at(counts, (assigned, labels), 1)
     order = np.argsort(-weights, kind="stable")
     rows = [f"c{c} π={weights[c]:.3f} n={int(counts[c].sum())}" for c in order]
-    return heat_map(counts[order], [str(name) for name in class_names], rows, "class",
-                    "cluster")  # fmt: skip
+    return heat_map(counts[order], [str(name) for name in class_names], rows, "class", "cluster")
 
 
-@register_family("clusters", Clusters, ClusterSettings, needs=("fidelity",))
+@register_family(
+    "clusters", Clusters, ClusterSettings, needs=("fidelity",), unranked=("latent_spread_ratio",)
+)
 def cluster_family(ctx: Context, control: Clusters, s: ClusterSettings) -> None:
     seed, dm = ctx.settings.seed, ctx.datamodule
     weights = control.weights.detach().cpu().numpy()
@@ -212,8 +237,9 @@ def cluster_family(ctx: Context, control: Clusters, s: ClusterSettings) -> None:
     guards = mixture_guards(ctx, control)
     if control.has_latents:
         guards.update(_latent_clusters(ctx, control, s, weights))
-    _record_purity(ctx, outputs, weights, ("generated_purity", "class_coverage"), seconds,
-                   guards=guards)  # fmt: skip
+    _record_purity(
+        ctx, outputs, weights, ("generated_purity", "class_coverage"), seconds, guards=guards
+    )
     _record_factor_nmi(ctx, outputs, "generated")
 
     if control.can_assign:
@@ -232,5 +258,4 @@ def cluster_family(ctx: Context, control: Clusters, s: ClusterSettings) -> None:
         for i, factor in enumerate(dm.factor_names):  # which factor the assignment follows
             value, seconds = timed(nmi, assigned, dm.factors("test")[:, i].numpy())
             ctx.record(f"assigned_nmi_{factor}", value, n, seconds)
-        ctx.pictures["cluster_labels"] = label_histogram(assigned, labels, weights,
-                                                         dm.class_names)  # fmt: skip
+        ctx.pictures["cluster_labels"] = label_histogram(assigned, labels, weights, dm.class_names)

@@ -3,8 +3,8 @@ encoder trained on the control's own generated images to predict its control cod
 to real images (the post-hoc protocol of Khrulkov et al.). One rule for every method:
 
 - direction controls with linear edits: the code is the latent's coordinates along the K
-  directions (`LinearDirections.coordinates`), standardised; the encoder regresses it (MSE) and
-  its outputs are the representation;
+  directions (`Directions.coordinates`), standardised; the encoder regresses it (MSE) and its
+  outputs are the representation;
 - cluster controls: the code is the cluster id, drawn in proportion to the mixture weights; the
   encoder classifies it (cross-entropy) and its posterior is the representation.
 """
@@ -16,8 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ganctrl.methods.base import Clusters, Directions
-from ganctrl.methods.linear_directions import LinearDirections
+from ganctrl.methods.common.contract import Clusters, Directions
 from ganctrl.metrics.conv_trunk import FEATURES, conv_trunk, settle_batch_norm
 from ganctrl.seeding import cpu_seeded
 
@@ -26,7 +25,9 @@ SETTLE = 20  # batches that fix the batch-norm statistics after training
 
 def has_code(control) -> bool:
     """Whether the rule defines a control code for this control."""
-    return isinstance(control, (LinearDirections, Clusters))
+    return isinstance(control, Clusters) or (
+        isinstance(control, Directions) and control.has_coordinates
+    )
 
 
 class CodeEncoder(nn.Module):
@@ -57,8 +58,17 @@ def generated_codes(control: Directions | Clusters, n: int, seed: int):
     return control.render(latents).cpu(), codes, False
 
 
-def train_encoder(images: torch.Tensor, codes: torch.Tensor, classes: bool, outputs: int,
-                  epochs: int, batch: int, lr: float, seed: int, device) -> tuple:  # fmt: skip
+def train_encoder(
+    images: torch.Tensor,
+    codes: torch.Tensor,
+    classes: bool,
+    outputs: int,
+    epochs: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    device,
+) -> tuple:
     """The encoder, and its mean training loss in each epoch."""
     with cpu_seeded(seed):
         net = CodeEncoder(images.shape[1], outputs).to(device)
@@ -83,8 +93,9 @@ def train_encoder(images: torch.Tensor, codes: torch.Tensor, classes: bool, outp
 
 
 @torch.no_grad()
-def encode(net: CodeEncoder, images: torch.Tensor, classes: bool, device,
-           batch: int = 500) -> torch.Tensor:  # fmt: skip
+def encode(
+    net: CodeEncoder, images: torch.Tensor, classes: bool, device, batch: int = 500
+) -> torch.Tensor:
     """The representation of images: the encoder's outputs, or its posterior over clusters."""
     parts = [net(images[i : i + batch].to(device)).cpu() for i in range(0, len(images), batch)]
     outputs = torch.cat(parts)

@@ -14,12 +14,18 @@ FEATURES = 256
 def conv_trunk(in_channels: int, width: int = 32, size: int = 32) -> nn.Sequential:
     """(N, in_channels, size, size) → (N, 256): three stride-2 convs, then a linear layer."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, width, 4, 2, 1), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.BatchNorm2d(4 * width),
-        nn.LeakyReLU(0.2, True), nn.Flatten(),
-        nn.Linear(4 * width * (size // 8) ** 2, FEATURES), nn.LeakyReLU(0.2, True),
-    )  # fmt: skip
+        nn.Conv2d(in_channels, width, 4, 2, 1),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(width, 2 * width, 4, 2, 1),
+        nn.BatchNorm2d(2 * width),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(2 * width, 4 * width, 4, 2, 1),
+        nn.BatchNorm2d(4 * width),
+        nn.LeakyReLU(0.2, True),
+        nn.Flatten(),
+        nn.Linear(4 * width * (size // 8) ** 2, FEATURES),
+        nn.LeakyReLU(0.2, True),
+    )
 
 
 @torch.no_grad()

@@ -19,8 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
-from ganctrl.methods.base import Directions, to_grid
-from ganctrl.methods.linear_directions import LinearDirections
+from ganctrl.methods.common.contract import Directions, to_grid
 from ganctrl.metrics.attribute_change import attribute_change_scores, merge_factor_values
 from ganctrl.metrics.attributes import attribute_names, attribute_scores
 from ganctrl.metrics.evaluate import Context, register_family
@@ -43,8 +42,13 @@ class Calibration:
     image_change: float = float("nan")  # the median RMS pixel change at ±scale, images in [−1, 1]
 
 
-def bisect_scale(change_at: Callable[[float], float], target: float, max_scale: float,
-                 tolerance: float = 0.01, max_evaluations: int = 60) -> Calibration:  # fmt: skip
+def bisect_scale(
+    change_at: Callable[[float], float],
+    target: float,
+    max_scale: float,
+    tolerance: float = 0.01,
+    max_evaluations: int = 60,
+) -> Calibration:
     """The a with change_at(a) = target within `tolerance` (relative), for change_at increasing
     from change_at(0) = 0: double from 1 until the target is bracketed, then bisect."""
     low, high, evaluations = 0.0, min(1.0, max_scale), 0
@@ -78,8 +82,14 @@ def symmetric_edits(control: Directions, latents: torch.Tensor, k: int, scale: f
     return control.render(both)
 
 
-def calibrate(ctx: Context, control: Directions, latents: torch.Tensor, tau: float,
-              max_scale: float, tolerance: float) -> list[Calibration]:  # fmt: skip
+def calibrate(
+    ctx: Context,
+    control: Directions,
+    latents: torch.Tensor,
+    tau: float,
+    max_scale: float,
+    tolerance: float,
+) -> list[Calibration]:
     """a_k for every direction, each with the image change of the edits it was judged on."""
     originals = control.render(latents).repeat(2, 1, 1, 1)
     base = ctx.run_net(originals).features
@@ -91,8 +101,10 @@ def calibrate(ctx: Context, control: Directions, latents: torch.Tensor, tau: flo
         image_change[k, scale] = float(rms.median())
         return float((ctx.run_net(edited).features - base).norm(dim=1).median())
 
-    found = [bisect_scale(lambda a, k=k: median_change(k, a), tau, max_scale, tolerance)
-             for k in range(control.k)]  # fmt: skip
+    found = [
+        bisect_scale(lambda a, k=k: median_change(k, a), tau, max_scale, tolerance)
+        for k in range(control.k)
+    ]
     return [replace(c, image_change=image_change[k, c.scale]) for k, c in enumerate(found)]
 
 
@@ -102,10 +114,13 @@ def traversal_strips(control: Directions, scales: torch.Tensor, seed: int, steps
     start with a bar chart of how far the direction moves each layer (ContraFeat's attention)."""
     base = control.sample_latents(1, seed)
     fractions = torch.linspace(-1, 1, steps, device=control.device)
-    rows = [control.render(control.edit(base.expand(steps, *base.shape[1:]), k,
-                                        fractions * float(scales[k])))
-            for k in range(control.k)]  # fmt: skip
-    profile = control.layer_profile() if isinstance(control, LinearDirections) else None
+    rows = [
+        control.render(
+            control.edit(base.expand(steps, *base.shape[1:]), k, fractions * float(scales[k]))
+        )
+        for k in range(control.k)
+    ]
+    profile = control.layer_profile()
     if profile is None:
         return to_grid(torch.cat(rows), nrow=steps)
     _, channels, size, _ = rows[0].shape
@@ -115,8 +130,9 @@ def traversal_strips(control: Directions, scales: torch.Tensor, seed: int, steps
 
 
 @torch.no_grad()
-def attribute_change_matrix(ctx: Context, control: Directions, latents: torch.Tensor,
-                            scales: torch.Tensor, absolute: bool) -> np.ndarray:  # fmt: skip
+def attribute_change_matrix(
+    ctx: Context, control: Directions, latents: torch.Tensor, scales: torch.Tensor, absolute: bool
+) -> np.ndarray:
     """(K, A): |E[Δ score]| (or E|Δ score|) of each attribute between the edits +a_k and −a_k of
     the same latents, scores z-scored by their spread on real test images."""
     dm, seed = ctx.datamodule, ctx.settings.seed
@@ -141,8 +157,9 @@ def direction_path_lengths(
     a = scales.to(control.device)[k]
     t = (2 * torch.rand(n, generator=rng, device=control.device) - 1) * a
     start = edit_each(control, latents, k, t)
-    latent_unit = path_lengths(control.render, start, edit_each(control, latents, k, t + delta),
-                               distance, delta)  # fmt: skip
+    latent_unit = path_lengths(
+        control.render, start, edit_each(control, latents, k, t + delta), distance, delta
+    )
     calibrated = path_lengths(
         control.render, start, edit_each(control, latents, k, t + delta * a), distance, delta
     )
@@ -175,11 +192,20 @@ def _stream(seed: int, name: str) -> int:
     return int(np.random.SeedSequence([seed, streams.index(name)]).generate_state(1)[0] >> 1)
 
 
-@register_family("directions", Directions, DirectionSettings)
+@register_family(
+    "directions",
+    Directions,
+    DirectionSettings,
+    lower_is_better=("ppl_directions", "ppl_directions_calibrated"),
+    unranked=("edit_scale", "image_change"),
+    per_generator=True,
+)
 def direction_family(ctx: Context, control: Directions, s: DirectionSettings) -> None:
     if s.attribute_change not in CHANGE_FORMS:
-        raise ValueError(f"metrics.directions.attribute_change must be one of {CHANGE_FORMS}, "
-                         f"got {s.attribute_change!r}")  # fmt: skip
+        raise ValueError(
+            f"metrics.directions.attribute_change must be one of {CHANGE_FORMS}, "
+            f"got {s.attribute_change!r}"
+        )
     seed = ctx.settings.seed
     start = time.perf_counter()
     independent = ctx.run_net(control.sample(2 * s.calibration_samples, seed)).features
@@ -187,47 +213,104 @@ def direction_family(ctx: Context, control: Directions, s: DirectionSettings) ->
     latents = control.sample_latents(s.calibration_samples, _stream(seed, "calibration"))
     found = calibrate(ctx, control, latents, tau, s.max_scale, s.tolerance)
     scales = torch.tensor([c.scale for c in found])
-    ctx.record("edit_scale", float(scales.mean()), s.calibration_samples,
-               time.perf_counter() - start, tau=tau, per_direction=scales.tolist(),
-               reached=[c.reached for c in found], changes=[c.change for c in found],
-               evaluations=sum(c.evaluations for c in found))  # fmt: skip
+    ctx.record(
+        "edit_scale",
+        float(scales.mean()),
+        s.calibration_samples,
+        time.perf_counter() - start,
+        tau=tau,
+        per_direction=scales.tolist(),
+        reached=[c.reached for c in found],
+        changes=[c.change for c in found],
+        evaluations=sum(c.evaluations for c in found),
+    )
 
     changes = [c.image_change for c in found]
-    ctx.record("image_change", float(np.mean(changes)), s.calibration_samples, 0.0,
-               per_direction=changes, seconds_shared_with=["edit_scale"],
-               unit="median RMS pixel change at ±a_k, images in [-1, 1]")  # fmt: skip
-    ctx.pictures["traversals"] = traversal_strips(control, scales, ctx.settings.grid_seed,
-                                                  s.traversal_steps)  # fmt: skip
+    ctx.record(
+        "image_change",
+        float(np.mean(changes)),
+        s.calibration_samples,
+        0.0,
+        per_direction=changes,
+        seconds_shared_with=["edit_scale"],
+        unit="median RMS pixel change at ±a_k, images in [-1, 1]",
+    )
+    ctx.pictures["traversals"] = traversal_strips(
+        control, scales, ctx.settings.grid_seed, s.traversal_steps
+    )
 
     start = time.perf_counter()
-    net, curve = train_reconstructor(control, scales, s.rca_steps, s.rca_batch, s.rca_lr,
-                                     _stream(seed, "reconstructor"), s.rca_reuse)  # fmt: skip
+    net, curve = train_reconstructor(
+        control,
+        scales,
+        s.rca_steps,
+        s.rca_batch,
+        s.rca_lr,
+        _stream(seed, "reconstructor"),
+        s.rca_reuse,
+    )
     n_test = s.rca_eval_batches * s.rca_batch
-    accuracy = reconstruction_accuracy(lambda a, b: net(a, b)[0], control, scales,
-                                       s.rca_eval_batches, s.rca_batch,
-                                       _stream(seed, "reconstructor_test"))  # fmt: skip
-    ctx.record("rca_posthoc", accuracy, n_test, time.perf_counter() - start, k=control.k,
-               chance=1 / control.k, steps=s.rca_steps, reuse=s.rca_reuse, curve=curve,
-               image_change=float(np.mean(changes)))  # fmt: skip
+    accuracy = reconstruction_accuracy(
+        lambda a, b: net(a, b)[0],
+        control,
+        scales,
+        s.rca_eval_batches,
+        s.rca_batch,
+        _stream(seed, "reconstructor_test"),
+    )
+    ctx.record(
+        "rca_posthoc",
+        accuracy,
+        n_test,
+        time.perf_counter() - start,
+        k=control.k,
+        chance=1 / control.k,
+        steps=s.rca_steps,
+        reuse=s.rca_reuse,
+        curve=curve,
+        image_change=float(np.mean(changes)),
+    )
     if hasattr(control, "reconstruct"):
         start = time.perf_counter()
-        own = reconstruction_accuracy(control.reconstruct, control, scales, s.rca_eval_batches,
-                                      s.rca_batch, _stream(seed, "own_test"))  # fmt: skip
-        ctx.record("rca_own", own, n_test, time.perf_counter() - start, k=control.k,
-                   chance=1 / control.k)  # fmt: skip
+        own = reconstruction_accuracy(
+            control.reconstruct,
+            control,
+            scales,
+            s.rca_eval_batches,
+            s.rca_batch,
+            _stream(seed, "own_test"),
+        )
+        ctx.record(
+            "rca_own", own, n_test, time.perf_counter() - start, k=control.k, chance=1 / control.k
+        )
 
     start = time.perf_counter()
     distance = FeatureDistance(ctx)
-    latent_unit, calibrated = direction_path_lengths(control, scales, s.ppl_samples,
-                                                     _stream(seed, "ppl"), s.ppl_delta,
-                                                     distance)  # fmt: skip
+    latent_unit, calibrated = direction_path_lengths(
+        control, scales, s.ppl_samples, _stream(seed, "ppl"), s.ppl_delta, distance
+    )
     seconds = time.perf_counter() - start
-    pair = {"distance": distance.name, "delta": s.ppl_delta,
-            "seconds_shared_with": ["ppl_directions", "ppl_directions_calibrated"]}  # fmt: skip
-    ctx.record("ppl_directions", trimmed_mean(latent_unit), s.ppl_samples, seconds,
-               unit="per latent unit²", **pair)  # fmt: skip
-    ctx.record("ppl_directions_calibrated", trimmed_mean(calibrated), s.ppl_samples, seconds,
-               unit="per calibrated unit²", **pair)  # fmt: skip
+    pair = {
+        "distance": distance.name,
+        "delta": s.ppl_delta,
+        "seconds_shared_with": ["ppl_directions", "ppl_directions_calibrated"],
+    }
+    ctx.record(
+        "ppl_directions",
+        trimmed_mean(latent_unit),
+        s.ppl_samples,
+        seconds,
+        unit="per latent unit²",
+        **pair,
+    )
+    ctx.record(
+        "ppl_directions_calibrated",
+        trimmed_mean(calibrated),
+        s.ppl_samples,
+        seconds,
+        unit="per calibrated unit²",
+        **pair,
+    )
 
     start = time.perf_counter()
     edited = control.sample_latents(s.attribute_samples, _stream(seed, "edits"))
@@ -239,16 +322,26 @@ def direction_family(ctx: Context, control: Directions, s: DirectionSettings) ->
     seconds = time.perf_counter() - start
     shared = ["s_disent", "n_attr"]
     shared += ["s_disent_factors", "n_attr_factors"] if factor_scores else []
-    pair = {"seconds_shared_with": shared, "attributes": names, "change": s.attribute_change,
-            "zero_rows": scores.zero_rows}  # fmt: skip
-    ctx.record("s_disent", scores.s_disent, s.attribute_samples, seconds,
-               matrix=matrix.tolist(), **pair)  # fmt: skip
+    pair = {
+        "seconds_shared_with": shared,
+        "attributes": names,
+        "change": s.attribute_change,
+        "zero_rows": scores.zero_rows,
+    }
+    ctx.record(
+        "s_disent", scores.s_disent, s.attribute_samples, seconds, matrix=matrix.tolist(), **pair
+    )
     ctx.record("n_attr", scores.n_attr, s.attribute_samples, seconds, **pair)
     if factor_scores:  # only where some factor is split into values, and ≥ 2 factors remain
         pair.update(attributes=factors, zero_rows=factor_scores.zero_rows)
-        ctx.record("s_disent_factors", factor_scores.s_disent, s.attribute_samples, seconds,
-                   matrix=by_factor.tolist(), **pair)  # fmt: skip
+        ctx.record(
+            "s_disent_factors",
+            factor_scores.s_disent,
+            s.attribute_samples,
+            seconds,
+            matrix=by_factor.tolist(),
+            **pair,
+        )
         ctx.record("n_attr_factors", factor_scores.n_attr, s.attribute_samples, seconds, **pair)
     directions = [f"d{k}" for k in range(len(matrix))]
-    ctx.pictures["attribute_change"] = heat_map(matrix, names, directions, "attribute",
-                                                "direction")  # fmt: skip
+    ctx.pictures["attribute_change"] = heat_map(matrix, names, directions, "attribute", "direction")

@@ -21,7 +21,7 @@ from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
 
 from ganctrl.finite import finite_rows
-from ganctrl.methods.base import Clusters, Directions
+from ganctrl.methods.common.contract import Clusters, Directions
 from ganctrl.metrics.code_encoder import encode, generated_codes, has_code, train_encoder
 from ganctrl.metrics.evaluate import Context, register_family
 
@@ -38,9 +38,15 @@ def histogram_discretize(codes, bins: int = 20) -> np.ndarray:
 
 def mutual_information(discrete_codes: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """I(code d; factor f) for every pair: (D, F), in nats."""
-    return np.array([[mutual_info_score(factors[:, f], discrete_codes[:, d])
-                      for f in range(factors.shape[1])]
-                     for d in range(discrete_codes.shape[1])])  # fmt: skip
+    return np.array(
+        [
+            [
+                mutual_info_score(factors[:, f], discrete_codes[:, d])
+                for f in range(factors.shape[1])
+            ]
+            for d in range(discrete_codes.shape[1])
+        ]
+    )
 
 
 def mig(codes, factors, bins: int = 20) -> float:
@@ -98,18 +104,31 @@ def dci(train_codes, train_factors, test_codes, test_factors, seed: int = 0) -> 
         train_accuracy.append(np.mean(model.predict(train_codes) == train_factors[:, f]))
         test_accuracy.append(np.mean(model.predict(test_codes) == test_factors[:, f]))
     disentanglement, completeness = dci_from_importance(importance)
-    return DCIScores(disentanglement, completeness, float(np.mean(train_accuracy)),
-                     float(np.mean(test_accuracy)), importance)  # fmt: skip
+    return DCIScores(
+        disentanglement,
+        completeness,
+        float(np.mean(train_accuracy)),
+        float(np.mean(test_accuracy)),
+        importance,
+    )
 
 
 # Draws `batch` codes of images that share value `value` of factor `factor`, from a seeded rng.
 FixedFactorSampler = Callable[[int, int, int, np.random.Generator], np.ndarray]
 
 
-def factor_vae_score(codes, factors, sample_fixed: FixedFactorSampler, factor_sizes,
-                     seed: int = 0, batch: int = 64, train_votes: int = 10000,
-                     eval_votes: int = 5000, variance_samples: int = 10000,
-                     prune_threshold: float = 0.05) -> dict:  # fmt: skip
+def factor_vae_score(
+    codes,
+    factors,
+    sample_fixed: FixedFactorSampler,
+    factor_sizes,
+    seed: int = 0,
+    batch: int = 64,
+    train_votes: int = 10000,
+    eval_votes: int = 5000,
+    variance_samples: int = 10000,
+    prune_threshold: float = 0.05,
+) -> dict:
     """The FactorVAE score: a majority-vote classifier from "the code dimension of least
     normalised variance" to "the factor held fixed", trained on `train_votes` batches and scored
     on `eval_votes` more. Dimensions whose standard deviation (over `variance_samples` codes) is
@@ -136,14 +155,16 @@ def factor_vae_score(codes, factors, sample_fixed: FixedFactorSampler, factor_si
     classifier = np.argmax(train, axis=1)
     return {
         "train_accuracy": float(train.max(axis=1).sum() / train.sum()),
-        "eval_accuracy": float(evaluation[np.arange(len(classifier)), classifier].sum()
-                               / evaluation.sum()),
+        "eval_accuracy": float(
+            evaluation[np.arange(len(classifier)), classifier].sum() / evaluation.sum()
+        ),
         "active_dims": int(active.sum()),
-    }  # fmt: skip
+    }
 
 
-def sap_matrix(train_codes, train_factors, test_codes, test_factors,
-               continuous: bool) -> np.ndarray:  # fmt: skip
+def sap_matrix(
+    train_codes, train_factors, test_codes, test_factors, continuous: bool
+) -> np.ndarray:
     """(D, F) predictiveness of each factor from each single code dimension: the R² of a linear
     fit (continuous form) or the test accuracy of a LinearSVC(C=0.01, balanced) (discrete)."""
     train_codes, test_codes = finite_rows(train_codes, "codes"), finite_rows(test_codes, "codes")
@@ -188,8 +209,11 @@ REPRESENTATION = "post-hoc encoder: trained on the control's generated images to
 
 def fixed_factor_sampler(codes: np.ndarray, factors: np.ndarray) -> FixedFactorSampler:
     """Codes of images sharing one factor value, drawn (with replacement) from a labelled pool."""
-    rows = {(f, v): np.flatnonzero(factors[:, f] == v)
-            for f in range(factors.shape[1]) for v in np.unique(factors[:, f])}  # fmt: skip
+    rows = {
+        (f, v): np.flatnonzero(factors[:, f] == v)
+        for f in range(factors.shape[1])
+        for v in np.unique(factors[:, f])
+    }
 
     def sample(factor: int, value: int, batch: int, rng: np.random.Generator) -> np.ndarray:
         pool = rows.get((factor, value))
@@ -206,26 +230,44 @@ def scorable(datamodule, control) -> bool:
     return bool(datamodule.factor_names) and has_code(control) and control.k >= 2
 
 
-@register_family("disentanglement", (Directions, Clusters), DisentanglementSettings,
-                 applies=scorable)  # fmt: skip
+@register_family(
+    "disentanglement",
+    (Directions, Clusters),
+    DisentanglementSettings,
+    applies=scorable,
+    per_generator=True,
+)
 def disentanglement_family(ctx: Context, control, s: DisentanglementSettings) -> None:
     dm, seed = ctx.datamodule, ctx.settings.seed
     start = time.perf_counter()
     images, codes, classes = generated_codes(control, s.generated, seed)
     device = control.device
-    net, curve = train_encoder(images, codes, classes, control.k, s.encoder_epochs,
-                               s.encoder_batch, s.encoder_lr, seed, device)  # fmt: skip
+    net, curve = train_encoder(
+        images,
+        codes,
+        classes,
+        control.k,
+        s.encoder_epochs,
+        s.encoder_batch,
+        s.encoder_lr,
+        seed,
+        device,
+    )
     rng = np.random.default_rng(seed)
     pool_factors = dm.factors("train").numpy()
     pool = encode(net, dm.images("train"), classes, device).numpy()
     train = rng.choice(len(pool), min(s.train_points, len(pool)), replace=False)
     test_rows = rng.choice(dm.size("test"), min(s.test_points, dm.size("test")), replace=False)
-    test_codes = encode(net, dm.images("test")[torch.from_numpy(test_rows)], classes,
-                        device).numpy()  # fmt: skip
+    test_codes = encode(
+        net, dm.images("test")[torch.from_numpy(test_rows)], classes, device
+    ).numpy()
     test_factors = dm.factors("test").numpy()[test_rows]
     train_codes, train_factors = pool[train], pool_factors[train]
-    facts = {"representation": REPRESENTATION, "encoder_loss": curve,
-             "encoder_seconds": round(time.perf_counter() - start, 4)}  # fmt: skip
+    facts = {
+        "representation": REPRESENTATION,
+        "encoder_loss": curve,
+        "encoder_seconds": round(time.perf_counter() - start, 4),
+    }
 
     def record(name: str, fn, *args, n: int, **extra):
         begun = time.perf_counter()
@@ -237,21 +279,50 @@ def disentanglement_family(ctx: Context, control, s: DisentanglementSettings) ->
     begun = time.perf_counter()
     scores = dci(train_codes, train_factors, test_codes, test_factors, seed)
     seconds = time.perf_counter() - begun
-    pair = {"seconds_shared_with": ["dci_disentanglement", "dci_completeness",
-                                    "dci_informativeness"], **facts}  # fmt: skip
+    pair = {
+        "seconds_shared_with": ["dci_disentanglement", "dci_completeness", "dci_informativeness"],
+        **facts,
+    }
     n = len(train) + len(test_rows)
-    ctx.record("dci_disentanglement", scores.disentanglement, n, seconds,
-               importance=scores.importance.tolist(), **pair)  # fmt: skip
+    ctx.record(
+        "dci_disentanglement",
+        scores.disentanglement,
+        n,
+        seconds,
+        importance=scores.importance.tolist(),
+        **pair,
+    )
     ctx.record("dci_completeness", scores.completeness, n, seconds, **pair)
-    ctx.record("dci_informativeness", scores.informativeness_test, n, seconds,
-               train_accuracy=scores.informativeness_train, **pair)  # fmt: skip
+    ctx.record(
+        "dci_informativeness",
+        scores.informativeness_test,
+        n,
+        seconds,
+        train_accuracy=scores.informativeness_train,
+        **pair,
+    )
     begun = time.perf_counter()
-    vote = factor_vae_score(pool, pool_factors, fixed_factor_sampler(pool, pool_factors),
-                            dm.factor_sizes, seed, s.factor_vae_batch, s.factor_vae_train_votes,
-                            s.factor_vae_eval_votes, len(pool))  # fmt: skip
-    ctx.record("factor_vae", vote["eval_accuracy"], s.factor_vae_eval_votes,
-               time.perf_counter() - begun, train_accuracy=vote["train_accuracy"],
-               active_dims=vote["active_dims"], batch=s.factor_vae_batch, **facts)  # fmt: skip
+    vote = factor_vae_score(
+        pool,
+        pool_factors,
+        fixed_factor_sampler(pool, pool_factors),
+        dm.factor_sizes,
+        seed,
+        s.factor_vae_batch,
+        s.factor_vae_train_votes,
+        s.factor_vae_eval_votes,
+        len(pool),
+    )
+    ctx.record(
+        "factor_vae",
+        vote["eval_accuracy"],
+        s.factor_vae_eval_votes,
+        time.perf_counter() - begun,
+        train_accuracy=vote["train_accuracy"],
+        active_dims=vote["active_dims"],
+        batch=s.factor_vae_batch,
+        **facts,
+    )
     for form, continuous in (("discrete", False), ("continuous", True)):
         record(
             f"sap_{form}",

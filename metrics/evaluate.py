@@ -4,7 +4,7 @@ It runs every registered metric family that applies to the control's type, on on
 net, the same N and the same seeds, and returns per metric: value, n, feature net, seconds and
 seed. This module holds only what the families share — the `Context`, the registry and
 `evaluate`; each family is a module of its own that registers itself (fidelity.py, clusters.py,
-exemplars.py), listed once in metrics/__init__.py.
+exemplars.py) and declares how its metrics rank; metrics/__init__.py imports every module.
 
 Real-set features are a reference computed once per (data, split, image convention, net,
 weights, n) and cached on disk; a second evaluation runs no feature pass over real images.
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ganctrl.cache import build_once, code_version, config_hash
-from ganctrl.methods.base import Control
+from ganctrl.methods.common.contract import Control
 from ganctrl.metrics.features import EvaluationNet, NetOutput, evaluation_net
 from ganctrl.metrics.neighbours import KidDraws, ReferenceSet
 
@@ -43,9 +43,13 @@ class Context:
 
     def record(self, name: str, value, n: int, seconds: float, **extra) -> None:
         self.results[name] = {
-            "value": value, "n": n, "feature_net": self.net.name, "seconds": round(seconds, 4),
-            "seed": self.settings.seed, **extra,
-        }  # fmt: skip
+            "value": value,
+            "n": n,
+            "feature_net": self.net.name,
+            "seconds": round(seconds, 4),
+            "seed": self.settings.seed,
+            **extra,
+        }
 
     def reference(self, split: str, n: int) -> tuple[NetOutput, bool]:
         """The evaluation net's outputs on n seeded real images of a split (cached on disk), and
@@ -54,8 +58,9 @@ class Context:
             self.loaded[split, n] = self._load_reference(split, n)
         return self.loaded[split, n]
 
-    def reference_set(self, split: str, n: int, ks: tuple[int, ...],
-                      kid: KidDraws | None = None) -> ReferenceSet:  # fmt: skip
+    def reference_set(
+        self, split: str, n: int, ks: tuple[int, ...], kid: KidDraws | None = None
+    ) -> ReferenceSet:
         """The shared neighbour pass over `reference(split, n)` (metrics/neighbours.py): its k-NN
         radii for each of `ks`, and KID's within-set sums over `kid`'s draws where given. Formed
         once per evaluation: every family comparing with those images reuses it."""
@@ -70,12 +75,18 @@ class Context:
         available = self.datamodule.size(split)
         if n > available:
             raise ValueError(f"metrics.n={n} exceeds the {available} {split} images")
-        key = config_hash({
-            "data": self.datamodule.identity(), "split": split, "n": n,
-            "convention": self.net.convention.describe(), "net": self.net.name,
-            "weights": self.net.weights_hash, "seed": self.settings.seed,
-            "code": code_version(type(self.net)),
-        })  # fmt: skip
+        key = config_hash(
+            {
+                "data": self.datamodule.identity(),
+                "split": split,
+                "n": n,
+                "convention": self.net.convention.describe(),
+                "net": self.net.name,
+                "weights": self.net.weights_hash,
+                "seed": self.settings.seed,
+                "code": code_version(type(self.net)),
+            }
+        )
         path = (
             self.cache_dir
             / "reference"
@@ -116,6 +127,9 @@ def timed(fn: Callable, *args, **kwargs):
 # A family's runner: (context, control, the family's own settings) → records into the context.
 Runner = Callable[[Context, Control, object], None]
 
+LOWER, HIGHER = "lower", "higher"  # which way a metric is better
+PER_DATA_SET, PER_GENERATOR = "data", "generator"  # which rows a metric's best is chosen among
+
 
 @dataclass(frozen=True)
 class Family:
@@ -126,6 +140,19 @@ class Family:
     needs: tuple[str, ...] = ()  # families whose results it reads; they run first
     # (datamodule, control) → whether it runs, beyond the control's type (e.g. factors needed)
     applies: Callable[[object, Control], bool] | None = None
+    lower_is_better: tuple[str, ...] = ()  # its metrics where lower is better (others: higher)
+    unranked: tuple[str, ...] = ()  # its metrics with no better direction (scales, counts)
+    # whether its scores describe one generator's latent space, so that only rows steering the
+    # same generator compare
+    per_generator: bool = False
+
+    def facts(self, metric: str) -> dict:
+        """What the leaderboard needs to rank `metric`, written beside its value."""
+        better = (
+            None if metric in self.unranked else LOWER if metric in self.lower_is_better else HIGHER
+        )
+        ranked_within = PER_GENERATOR if self.per_generator else PER_DATA_SET
+        return {"family": self.name, "better": better, "ranked_within": ranked_within}
 
 
 FAMILIES: dict[str, Family] = {}
@@ -137,44 +164,82 @@ def register_family(
     settings: type,
     needs: tuple[str, ...] = (),
     applies: Callable[[object, Control], bool] | None = None,
+    lower_is_better: tuple[str, ...] = (),
+    unranked: tuple[str, ...] = (),
+    per_generator: bool = False,
 ) -> Callable[[Runner], Runner]:
-    """Decorator: add a metric family (its runner) under `name`; a name is taken only once."""
+    """Decorator: add a metric family (its runner) under `name`; a name is taken only once. The
+    family declares how its metrics rank; every metric it records carries those facts."""
 
     def register(run: Runner) -> Runner:
         if name in FAMILIES:
             raise ValueError(f"a metric family named {name!r} is registered already")
-        missing = [n for n in needs if n not in FAMILIES]
-        if missing:
-            raise ValueError(f"family {name!r} needs {missing}: register (import) them first")
-        FAMILIES[name] = Family(name, control_type, settings, run, tuple(needs), applies)
+        FAMILIES[name] = Family(
+            name,
+            control_type,
+            settings,
+            run,
+            tuple(needs),
+            applies,
+            tuple(lower_is_better),
+            tuple(unranked),
+            per_generator,
+        )
         return run
 
     return register
 
 
-def applicable_families(control: Control, datamodule,
-                        selected: Sequence[str] | None = None) -> list[Family]:  # fmt: skip
+def run_order(names: set[str]) -> list[str]:
+    """`names` with each family after the families it needs, ties broken by name: the order
+    follows the declared needs, never the order in which modules happened to be imported."""
+    missing = sorted({need for name in names for need in FAMILIES[name].needs} - set(FAMILIES))
+    if missing:
+        raise KeyError(f"metric families need {missing}, which are not registered")
+    order, left = [], set(names)
+    while left:
+        ready = sorted(n for n in left if not set(FAMILIES[n].needs) & left)
+        if not ready:
+            raise ValueError(f"metric families {sorted(left)} need each other in a cycle")
+        order.append(ready[0])
+        left.remove(ready[0])
+    return order
+
+
+def applicable_families(
+    control: Control, datamodule, selected: Sequence[str] | None = None
+) -> list[Family]:
     """The families that score `control` on this data, each after the families it needs; with
     `selected`, only those of them (and the families they need)."""
-    chosen = [f for f in FAMILIES.values() if isinstance(control, f.control_type)
-              and (f.applies is None or f.applies(datamodule, control))]  # fmt: skip
+    chosen = {
+        f.name
+        for f in FAMILIES.values()
+        if isinstance(control, f.control_type)
+        and (f.applies is None or f.applies(datamodule, control))
+    }
     if selected is not None:
         unknown = sorted(set(selected) - set(FAMILIES))
         if unknown:
-            raise KeyError(f"metrics.families names {unknown}, which are not metric families; "
-                           f"the registered ones are {sorted(FAMILIES)}")  # fmt: skip
-        wanted = set(selected)
-        for name in reversed(list(FAMILIES)):  # a family registers after everything it needs
-            if name in wanted:
-                wanted.update(FAMILIES[name].needs)
-        chosen = [f for f in chosen if f.name in wanted]
-    names = {f.name for f in chosen}
-    for family in chosen:
-        for need in family.needs:
-            if need not in names:
-                raise TypeError(f"family {family.name!r} needs {need!r}, which does not apply "
-                                f"to {type(control).__name__}")  # fmt: skip
-    return chosen  # registration order already puts every need first
+            raise KeyError(
+                f"metrics.families names {unknown}, which are not metric families; "
+                f"the registered ones are {sorted(FAMILIES)}"
+            )
+        wanted, todo = set(), list(selected)
+        while todo:  # the selection and everything it needs, however deep
+            name = todo.pop()
+            if name not in wanted:
+                wanted.add(name)
+                todo.extend(FAMILIES[name].needs)
+        chosen &= wanted
+    order = run_order(chosen)
+    for name in order:
+        for need in FAMILIES[name].needs:
+            if need not in chosen:
+                raise TypeError(
+                    f"family {name!r} needs {need!r}, which does not apply "
+                    f"to {type(control).__name__}"
+                )
+    return [FAMILIES[name] for name in order]
 
 
 def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, device) -> dict:
@@ -192,7 +257,12 @@ def evaluate(control: Control, datamodule, settings, cache_dir: str | Path, devi
         before = set(ctx.results)
         _, seconds = timed(family.run, ctx, control, getattr(settings, family.name))
         families.append({"family": family.name, "seconds": round(seconds, 4)})
-        for name in set(ctx.results) - before:  # the leaderboard groups columns by family
-            ctx.results[name]["family"] = family.name
-    return {"feature_net": info, "families": families, "passes": ctx.passes,
-            "metrics": ctx.results, "pictures": ctx.pictures}  # fmt: skip
+        for name in set(ctx.results) - before:  # what the leaderboard groups and ranks by
+            ctx.results[name].update(family.facts(name))
+    return {
+        "feature_net": info,
+        "families": families,
+        "passes": ctx.passes,
+        "metrics": ctx.results,
+        "pictures": ctx.pictures,
+    }

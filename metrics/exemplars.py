@@ -11,7 +11,7 @@ import torch
 
 from ganctrl.faiss_search import neighbours_excluding_self
 from ganctrl.finite import finite_rows
-from ganctrl.methods.base import Exemplars, to_grid
+from ganctrl.methods.common.contract import Exemplars, to_grid
 from ganctrl.metrics.evaluate import Context, register_family
 
 
@@ -69,13 +69,15 @@ def factor_conditional_accuracy(
     return accuracy, shares
 
 
-def exemplar_rows(exemplars: torch.Tensor, labels: torch.Tensor, samples: torch.Tensor,
-                  n_per: int) -> torch.Tensor:  # fmt: skip
+def exemplar_rows(
+    exemplars: torch.Tensor, labels: torch.Tensor, samples: torch.Tensor, n_per: int
+) -> torch.Tensor:
     """A picture: for each class, its first exemplar, then that exemplar's samples."""
     firsts = [int(np.flatnonzero(labels.numpy() == c)[0]) for c in labels.unique().tolist()]
-    rows = [torch.cat([exemplars[i : i + 1].to(samples.device),
-                       samples[i * n_per : (i + 1) * n_per]])
-            for i in firsts]  # fmt: skip
+    rows = [
+        torch.cat([exemplars[i : i + 1].to(samples.device), samples[i * n_per : (i + 1) * n_per]])
+        for i in firsts
+    ]
     return to_grid(torch.cat(rows), nrow=n_per + 1)
 
 
@@ -98,20 +100,34 @@ def exemplar_family(ctx: Context, control: Exemplars, s: ExemplarSettings) -> No
     predicted = ctx.predicted_classes(output)
     value = conditional_accuracy(predicted, labels[rows].numpy(), s.samples_per_exemplar)
     ceiling = ctx.net_info.get("test_accuracy", {}).get(ctx.net.class_head)
-    ctx.record("conditional_accuracy", value, len(predicted), time.perf_counter() - start,
-               chance=1.0 / dm.num_classes, classifier_test_accuracy=ceiling,
-               predicted_shares=value_shares(predicted, dm.num_classes))  # fmt: skip
+    ctx.record(
+        "conditional_accuracy",
+        value,
+        len(predicted),
+        time.perf_counter() - start,
+        chance=1.0 / dm.num_classes,
+        classifier_test_accuracy=ceiling,
+        predicted_shares=value_shares(predicted, dm.num_classes),
+    )
     if dm.factor_names and set(dm.factor_names) <= set(output.logits):  # a factor net
         start = time.perf_counter()
-        per_factor, shares = factor_conditional_accuracy(ctx, output, dm.factors("test")[rows],
-                                                         s.samples_per_exemplar)  # fmt: skip
-        ctx.record("factor_conditional_accuracy", float(np.mean(list(per_factor.values()))),
-                   len(predicted), time.perf_counter() - start, per_factor=per_factor,
-                   predicted_shares=shares,
-                   chance={n: 1.0 / size for n, size in zip(dm.factor_names, dm.factor_sizes,
-                                                            strict=True)})  # fmt: skip
-    ctx.pictures["exemplars"] = exemplar_rows(images[rows], labels[rows], samples,
-                                              s.samples_per_exemplar)  # fmt: skip
+        per_factor, shares = factor_conditional_accuracy(
+            ctx, output, dm.factors("test")[rows], s.samples_per_exemplar
+        )
+        ctx.record(
+            "factor_conditional_accuracy",
+            float(np.mean(list(per_factor.values()))),
+            len(predicted),
+            time.perf_counter() - start,
+            per_factor=per_factor,
+            predicted_shares=shares,
+            chance={
+                n: 1.0 / size for n, size in zip(dm.factor_names, dm.factor_sizes, strict=True)
+            },
+        )
+    ctx.pictures["exemplars"] = exemplar_rows(
+        images[rows], labels[rows], samples, s.samples_per_exemplar
+    )
     if control.can_encode:
         start = time.perf_counter()
         rates = kth_neighbour_rates(control.encode(images), labels.numpy(), s.neighbour_ks)

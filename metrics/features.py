@@ -72,8 +72,10 @@ class EvaluationNet(nn.Module):
         batch size (other tools' FID moves with it): the net must be in eval mode, where batch
         norm and dropout treat each image on its own."""
         if self.training:
-            raise ValueError(f"evaluation net {self.name} is in training mode: its features would "
-                             "depend on the batch; call .eval() first")  # fmt: skip
+            raise ValueError(
+                f"evaluation net {self.name} is in training mode: its features would "
+                "depend on the batch; call .eval() first"
+            )
         device = next(self.parameters()).device
         parts = [
             self.embed(self.convention(images[i : i + batch_size].to(device)))

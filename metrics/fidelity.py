@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ganctrl.finite import finite_rows
-from ganctrl.methods.base import Control
+from ganctrl.methods.common.contract import Control
 from ganctrl.metrics.evaluate import Context, register_family, timed
 from ganctrl.metrics.neighbours import KidDraws, ReferenceSet, compare
 
@@ -48,8 +48,9 @@ def fid_from_stats(mu1, sigma1, mu2, sigma2) -> float:
     A Σ₂ A, A = Σ₁^½ = V Λ^½ Vᵀ, are those of the similar Wᵀ Σ₂ W with W = V Λ^½: one product
     fewer than forming A."""
     device = sigma1.device if isinstance(sigma1, torch.Tensor) else "cpu"
-    mu1, sigma1, mu2, sigma2 = (torch.as_tensor(x, dtype=torch.float64, device=device)
-                                for x in (mu1, sigma1, mu2, sigma2))  # fmt: skip
+    mu1, sigma1, mu2, sigma2 = (
+        torch.as_tensor(x, dtype=torch.float64, device=device) for x in (mu1, sigma1, mu2, sigma2)
+    )
     eigenvalues, eigenvectors = torch.linalg.eigh((sigma1 + sigma1.T) / 2)
     w = eigenvectors * eigenvalues.clamp(min=0).sqrt()
     middle = w.T @ sigma2 @ w
@@ -136,7 +137,7 @@ class FidelitySettings:
     dc_k: int = 5
 
 
-@register_family("fidelity", Control, FidelitySettings)
+@register_family("fidelity", Control, FidelitySettings, lower_is_better=("fid", "kid"))
 def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None:
     seed = ctx.settings.seed
     # Every set at one N: generated, real test, and the real-train floor.
@@ -146,9 +147,11 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     images, sample_seconds = timed(control.sample, n, seed)
     generated, pass_seconds = timed(ctx.run_net, images)
     ctx.passes = {
-        "sample_seconds": round(sample_seconds, 4), "feature_pass_seconds": round(pass_seconds, 4),
-        "reference_cached": test_cached, "n": n,
-    }  # fmt: skip
+        "sample_seconds": round(sample_seconds, 4),
+        "feature_pass_seconds": round(pass_seconds, 4),
+        "reference_cached": test_cached,
+        "n": n,
+    }
     fake, real, floor = generated.features, test.features, train.features
 
     start = time.perf_counter()
@@ -162,8 +165,14 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     real_is = inception_score(real_probs, s.is_splits, seed)[0]
     ctx.record("is", mean, n, seconds, std=std, real_test=real_is, head=ctx.net.class_head)
     value, seconds = timed(class_confidence, fake_probs)
-    ctx.record("confidence", value, n, seconds, real_test=class_confidence(real_probs),
-               head=ctx.net.class_head)  # fmt: skip
+    ctx.record(
+        "confidence",
+        value,
+        n,
+        seconds,
+        real_test=class_confidence(real_probs),
+        head=ctx.net.class_head,
+    )
     start = time.perf_counter()
     draws = KidDraws.of(n, n, s.kid_subsets, s.kid_subset_size, seed, ctx.device)
     reference = ctx.reference_set("test", n, (s.pr_k, s.dc_k), draws)
@@ -171,9 +180,17 @@ def fidelity_family(ctx: Context, control: Control, s: FidelitySettings) -> None
     seconds = time.perf_counter() - start
     floors = compare(reference, floor, s.pr_k, s.dc_k)
     shared = ["kid", "precision", "recall", "density", "coverage"]
-    ctx.record("kid", scores["kid"], n, seconds, std=scores["kid_std"], floor=floors["kid"],
-               seconds_shared_with=shared)  # fmt: skip
+    ctx.record(
+        "kid",
+        scores["kid"],
+        n,
+        seconds,
+        std=scores["kid_std"],
+        floor=floors["kid"],
+        seconds_shared_with=shared,
+    )
     for name in shared[1:]:  # one real pass and one fake–real pass serve all five
         k = s.pr_k if name in ("precision", "recall") else s.dc_k
-        ctx.record(name, scores[name], n, seconds, floor=floors[name], k=k,
-                   seconds_shared_with=shared)  # fmt: skip
+        ctx.record(
+            name, scores[name], n, seconds, floor=floors[name], k=k, seconds_shared_with=shared
+        )

@@ -73,8 +73,12 @@ def inception_net(weights_path: str | None) -> InceptionV3:
 
 def _load(datamodule, cache_dir, device, settings) -> tuple[InceptionV3, dict]:
     net = inception_net(settings.inception_weights).to(device)
-    return net, {"name": net.name, "weights_hash": net.weights_hash, "trained_here": False,
-                 "convention": net.convention.describe()}  # fmt: skip
+    return net, {
+        "name": net.name,
+        "weights_hash": net.weights_hash,
+        "trained_here": False,
+        "convention": net.convention.describe(),
+    }
 
 
 register_feature_net("inception", _load)

@@ -148,8 +148,9 @@ def _kth_distances(points: Points, row_ids, computed, columns, low, high, k: int
     per_row = undecided.sum(dim=1)  # ≥ 1: the computed (k+1)-th itself
     i, j = undecided.nonzero(as_tuple=True)
     slot = torch.arange(len(i), device=i.device) - (per_row.cumsum(0) - per_row)[i]
-    table = torch.full((len(computed), int(per_row.max())), torch.inf, dtype=torch.float64,
-                       device=computed.device)  # fmt: skip
+    table = torch.full(
+        (len(computed), int(per_row.max())), torch.inf, dtype=torch.float64, device=computed.device
+    )
     table[i, slot] = exact_distances(
         points, row_ids[i], points, j if columns is None else columns[i, j]
     )
@@ -178,8 +179,9 @@ def _radii(points: Points, rows: slice, squared: torch.Tensor, ks: tuple[int, ..
         if count < len(points):
             short = (computed[:, -1] <= high[:, 0]).nonzero(as_tuple=True)[0]
             if len(short):
-                radius[short] = _kth_distances(points, row_ids[short], squared[short], None,
-                                               low[short], high[short], k)  # fmt: skip
+                radius[short] = _kth_distances(
+                    points, row_ids[short], squared[short], None, low[short], high[short], k
+                )
         radii[k] = radius
     return radii
 
@@ -209,9 +211,15 @@ class KidDraws:
 
 
 def _kernel_sums(
-    squared: torch.Tensor, a: Points, rows: slice, b: Points, a_sets: torch.Tensor,
-    b_sets: torch.Tensor, same: bool, out: torch.Tensor,
-) -> torch.Tensor:  # fmt: skip
+    squared: torch.Tensor,
+    a: Points,
+    rows: slice,
+    b: Points,
+    a_sets: torch.Tensor,
+    b_sets: torch.Tensor,
+    same: bool,
+    out: torch.Tensor,
+) -> torch.Tensor:
     """Per draw s: Σ k(a_i, b_j) over a_i in draw s of `a_sets` (these rows) and b_j in draw s of
     `b_sets`, i ≠ j when a and b are one set (`same`); `out`: scratch of the tile's shape.
     With x = c + centre the raw product is xᵀy = cₓᵀc_y + (cₓ + c_y)·centre + ‖centre‖², and
@@ -230,8 +238,9 @@ def _kernel_sums(
 def _within_pass(points: Points, ks: tuple[int, ...], sets: torch.Tensor | None):
     """One pass over a set against itself: its k-NN radius for each k, and KID's within-set
     kernel sums over the draws in `sets`."""
-    radii = {k: torch.empty(len(points), dtype=torch.float64, device=points.exact.device)
-             for k in ks}  # fmt: skip
+    radii = {
+        k: torch.empty(len(points), dtype=torch.float64, device=points.exact.device) for k in ks
+    }
     sums = 0.0
     if sets is not None:
         scratch = points.as_rows.new_empty(min(_tile_rows(len(points)), len(points)), len(points))
@@ -247,8 +256,9 @@ def _within_pass(points: Points, ks: tuple[int, ...], sets: torch.Tensor | None)
 def _check_k(points: Points, ks: tuple[int, ...], name: str) -> None:
     top = max(ks)
     if not 1 <= min(ks) or top >= len(points):
-        raise ValueError(f"{name}: a k-th other neighbour (k={top}) needs more than k points, "
-                         f"got {len(points)}")  # fmt: skip
+        raise ValueError(
+            f"{name}: a k-th other neighbour (k={top}) needs more than k points, got {len(points)}"
+        )
 
 
 @dataclass

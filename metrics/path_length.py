@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ganctrl.methods.base import Directions, Unconditional, seeded
-from ganctrl.methods.linear_directions import latent_space, synthesise
+from ganctrl.methods.backbones.base import latent_space, synthesise
+from ganctrl.methods.common.contract import Directions, Unconditional, seeded
 from ganctrl.metrics.evaluate import Context, register_family
 
 
@@ -62,8 +62,9 @@ class FeatureDistance:
         return (self.features(x) - self.features(y)).square().sum(dim=1)
 
 
-def path_lengths(render: Callable, start: torch.Tensor, step_end: torch.Tensor,
-                 distance: Callable, delta: float) -> torch.Tensor:  # fmt: skip
+def path_lengths(
+    render: Callable, start: torch.Tensor, step_end: torch.Tensor, distance: Callable, delta: float
+) -> torch.Tensor:
     """d(G(start), G(step_end)) / δ² per pair: the samples a PPL averages."""
     return distance(render(start), render(step_end)).double() / delta**2
 
@@ -82,8 +83,9 @@ def standard_path_lengths(control, n: int, seed: int, delta: float, distance) ->
             return synthesise(g, w[:, None].expand(-1, g.num_ws, -1), control.batch_size)
 
         return path_lengths(render, lerp(wa, wb, t), lerp(wa, wb, t + delta), distance, delta)
-    return path_lengths(control.render_latents, slerp(a, b, t), slerp(a, b, t + delta),
-                        distance, delta)  # fmt: skip
+    return path_lengths(
+        control.render_latents, slerp(a, b, t), slerp(a, b, t + delta), distance, delta
+    )
 
 
 @dataclass
@@ -92,12 +94,25 @@ class PathLengthSettings:
     delta: float = 1e-4
 
 
-@register_family("path_length", (Unconditional, Directions), PathLengthSettings)
+@register_family(
+    "path_length",
+    (Unconditional, Directions),
+    PathLengthSettings,
+    lower_is_better=("ppl_standard",),
+    per_generator=True,
+)
 def path_length_family(ctx: Context, control, s: PathLengthSettings) -> None:
     """Standard PPL of the generator behind the control (the zoo's, for these control types)."""
     start = time.perf_counter()
     distance = FeatureDistance(ctx)
     values = standard_path_lengths(control, s.samples, ctx.settings.seed, s.delta, distance)
     space = "w, lerp" if latent_space(control.generator) == "w" else "z, slerp"
-    ctx.record("ppl_standard", trimmed_mean(values), s.samples, time.perf_counter() - start,
-               path=f"full, {space}", delta=s.delta, distance=distance.name)  # fmt: skip
+    ctx.record(
+        "ppl_standard",
+        trimmed_mean(values),
+        s.samples,
+        time.perf_counter() - start,
+        path=f"full, {space}",
+        delta=s.delta,
+        distance=distance.name,
+    )

@@ -7,8 +7,9 @@ import numpy as np
 import torch
 
 
-def heat_map(matrix: np.ndarray, columns: list[str], rows: list[str], xlabel: str,
-             ylabel: str) -> torch.Tensor:  # fmt: skip
+def heat_map(
+    matrix: np.ndarray, columns: list[str], rows: list[str], xlabel: str, ylabel: str
+) -> torch.Tensor:
     """`matrix` with each row normalised to a maximum of 1, as a (3, H, W) picture in [0, 1]."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

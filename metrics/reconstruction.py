@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ganctrl.methods.base import Directions, seeded
+from ganctrl.methods.common.contract import Directions, seeded
 from ganctrl.metrics.conv_trunk import FEATURES, conv_trunk, settle_batch_norm
 from ganctrl.seeding import cpu_seeded
 
@@ -48,8 +48,9 @@ class Reconstructor(nn.Module):
         return self.direction(h), self.shift(h).squeeze(1)
 
 
-def edit_each(control: Directions, latents: torch.Tensor, k: torch.Tensor,
-              eps: torch.Tensor) -> torch.Tensor:  # fmt: skip
+def edit_each(
+    control: Directions, latents: torch.Tensor, k: torch.Tensor, eps: torch.Tensor
+) -> torch.Tensor:
     """Latent i edited along its own direction k[i] by eps[i]."""
     edited = latents.clone()
     for direction in k.unique().tolist():
@@ -81,9 +82,17 @@ def edit_pairs(control: Directions, scales: torch.Tensor, n: int, seed: int):
     return control.render(latents), control.render(edited), k, fraction
 
 
-def train_reconstructor(control: Directions, scales: torch.Tensor, steps: int, batch: int,
-                        lr: float, seed: int, reuse: int = 1, chunk: int = 50,
-                        curve_every: int = 50):  # fmt: skip
+def train_reconstructor(
+    control: Directions,
+    scales: torch.Tensor,
+    steps: int,
+    batch: int,
+    lr: float,
+    seed: int,
+    reuse: int = 1,
+    chunk: int = 50,
+    curve_every: int = 50,
+):
     """The post-hoc reconstructor, trained from scratch for `steps` batches; and its training
     curve. Edits are rendered `chunk` batches at a time and each chunk is trained on `reuse`
     times, the repeats in a fresh random order: rendering is most of a step's cost. The curve is
@@ -130,15 +139,22 @@ def train_reconstructor(control: Directions, scales: torch.Tensor, steps: int, b
         progress.n = done
         progress.refresh()
     progress.close()
-    settle = (edit_pairs(control, scales, batch, seed + 1 + rendered + b)[:2]
-              for b in range(SETTLE))  # fmt: skip
+    settle = (
+        edit_pairs(control, scales, batch, seed + 1 + rendered + b)[:2] for b in range(SETTLE)
+    )
     settle_batch_norm(net, settle, net)
     return net, curve
 
 
 @torch.no_grad()
-def reconstruction_accuracy(predict: Callable, control: Directions, scales: torch.Tensor,
-                            batches: int, batch: int, seed: int) -> float:  # fmt: skip
+def reconstruction_accuracy(
+    predict: Callable,
+    control: Directions,
+    scales: torch.Tensor,
+    batches: int,
+    batch: int,
+    seed: int,
+) -> float:
     """Share of fresh edits whose direction `predict(originals, edited)` (logits) names."""
     correct = 0
     for b in range(batches):

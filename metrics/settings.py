@@ -2,7 +2,7 @@
 registered family with that family's own settings (`metrics.fidelity.pr_k`, …).
 
 `MetricsConfig` is assembled from the registry, so a new family brings its settings with it and
-no list here changes; it is the `metrics` node of the root schema (benchmarks/config.py).
+no list here changes; it is the `metrics` node of the root schema (benchmarks/job/config.py).
 """
 
 from __future__ import annotations

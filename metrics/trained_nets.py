@@ -52,10 +52,16 @@ class LeNet(TrainedNet):
         super().__init__()
         self.convention = ImageConvention(size=32, channels=channels)
         self.trunk = nn.Sequential(
-            nn.Conv2d(channels, 32, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(True), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(64 * 8 * 8, 256), nn.ReLU(True),
-        )  # fmt: skip
+            nn.Conv2d(channels, 32, 5, padding=2),
+            nn.ReLU(True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 5, padding=2),
+            nn.ReLU(True),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(64 * 8 * 8, 256),
+            nn.ReLU(True),
+        )
         self.dropout = nn.Dropout(0.3)
         self.heads = nn.ModuleDict({"class": nn.Linear(256, num_classes)})
 
@@ -77,10 +83,16 @@ class FactorNet(TrainedNet):
         self.convention = ImageConvention(size=32, channels=channels)
         self.class_head = factor_names[0]
         self.trunk = nn.Sequential(
-            *_conv(channels, 32, 1), *_conv(32, 64, 2), *_conv(64, 64, 1), *_conv(64, 128, 2),
-            *_conv(128, 128, 1), *_conv(128, 128, 2), nn.Flatten(),
-            nn.Linear(128 * 4 * 4, 256), nn.ReLU(True),
-        )  # fmt: skip
+            *_conv(channels, 32, 1),
+            *_conv(32, 64, 2),
+            *_conv(64, 64, 1),
+            *_conv(64, 128, 2),
+            *_conv(128, 128, 1),
+            *_conv(128, 128, 2),
+            nn.Flatten(),
+            nn.Linear(128 * 4 * 4, 256),
+            nn.ReLU(True),
+        )
         self.heads = nn.ModuleDict(
             {n: nn.Linear(256, s) for n, s in zip(factor_names, factor_sizes, strict=True)}
         )
@@ -150,10 +162,16 @@ def register_trained_net(name: str, build: Callable[..., TrainedNet], recipe: Tr
     def load(datamodule, cache_dir: Path, device, settings) -> tuple[TrainedNet, dict]:
         seed, epochs = settings.feature_net_seed, settings.feature_net_epochs
         chosen = recipe if epochs is None else replace(recipe, epochs=epochs)
-        key = config_hash({
-            "net": name, "data": datamodule.identity(), "recipe": asdict(chosen), "seed": seed,
-            "code": code_version(build), **training_hardware(device),
-        })  # fmt: skip
+        key = config_hash(
+            {
+                "net": name,
+                "data": datamodule.identity(),
+                "recipe": asdict(chosen),
+                "seed": seed,
+                "code": code_version(build),
+                **training_hardware(device),
+            }
+        )
         path = cache_dir / "feature_nets" / f"{name}-{datamodule.name}-{key}.pt"
 
         def train() -> dict:
@@ -163,8 +181,9 @@ def register_trained_net(name: str, build: Callable[..., TrainedNet], recipe: Tr
             train_net(net, datamodule, chosen, seed, device)
             seconds = time.perf_counter() - start
             accuracy = heldout_accuracy(net, datamodule)
-            log.info("evaluation net %s trained in %.0f s; test accuracy %s", name, seconds,
-                     accuracy)  # fmt: skip
+            log.info(
+                "evaluation net %s trained in %.0f s; test accuracy %s", name, seconds, accuracy
+            )
             state = {k: v.cpu() for k, v in net.state_dict().items()}
             return {"net": state, "test_accuracy": accuracy, "seconds": seconds}
 
@@ -174,10 +193,13 @@ def register_trained_net(name: str, build: Callable[..., TrainedNet], recipe: Tr
         net.to(device).eval().requires_grad_(False)
         net.weights_hash = weights_hash(net)
         info = {
-            "name": name, "path": str(path), "trained_here": trained,
-            "test_accuracy": artifact["test_accuracy"], "weights_hash": net.weights_hash,
+            "name": name,
+            "path": str(path),
+            "trained_here": trained,
+            "test_accuracy": artifact["test_accuracy"],
+            "weights_hash": net.weights_hash,
             "convention": net.convention.describe(),
-        }  # fmt: skip
+        }
         return net, info
 
     register_feature_net(name, load)

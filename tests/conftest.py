@@ -3,7 +3,7 @@ import torch
 from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 
-from ganctrl.benchmarks.config import register_schema
+from ganctrl.benchmarks.job.config import register_schema
 
 
 @pytest.fixture
@@ -14,8 +14,9 @@ def compose_cfg():
     def _compose(*overrides: str, return_hydra_config: bool = False):
         GlobalHydra.instance().clear()
         with initialize_config_module("ganctrl.conf", version_base="1.3"):
-            return compose("config", overrides=list(overrides),
-                           return_hydra_config=return_hydra_config)  # fmt: skip
+            return compose(
+                "config", overrides=list(overrides), return_hydra_config=return_hydra_config
+            )
 
     yield _compose
     GlobalHydra.instance().clear()

@@ -57,8 +57,10 @@ def test_bad_matrices_are_refused_with_the_reason(matrix, message):
 
 def test_a_factors_values_merge_into_one_column_by_their_maximum():
     names = ["hue=0", "hue=1", "scale", "shape=0", "shape=1", "shape=2"]
-    matrix = [[0.9, 1.0, 0.1, 0.0, 0.2, 0.0],  # turns hue 0 into hue 1: S_disent gap 0.1
-              [0.1, 0.0, 0.2, 0.3, 0.4, 0.8]]  # fmt: skip
+    matrix = [
+        [0.9, 1.0, 0.1, 0.0, 0.2, 0.0],  # turns hue 0 into hue 1: S_disent gap 0.1
+        [0.1, 0.0, 0.2, 0.3, 0.4, 0.8],
+    ]
     merged, factors = merge_factor_values(matrix, names)
     assert factors == ["hue", "scale", "shape"]
     np.testing.assert_array_equal(merged, [[1.0, 0.1, 0.2], [0.1, 0.2, 0.8]])

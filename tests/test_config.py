@@ -2,8 +2,9 @@ from pathlib import Path
 
 import pytest
 from hydra.errors import ConfigCompositionException
+from hydra.utils import get_class
 
-from ganctrl.benchmarks.config import ConfigError, validate
+from ganctrl.benchmarks.job.config import ConfigError, validate
 
 CONF = Path(__file__).parents[1] / "conf"
 GROUPS = ["data", "generator", "method", "trainer", "logger", "metrics", "experiment", "bench"]
@@ -26,9 +27,20 @@ def test_every_group_has_options():
         assert options(group), group
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib", "slurm", "submitit_local"])
-def test_launchers_compose(compose_cfg, launcher):
-    compose_cfg(f"hydra/launcher={launcher}")
+@pytest.mark.parametrize(
+    "launcher, target",
+    [
+        ("basic", "hydra._internal.core_plugins.basic_launcher.BasicLauncher"),
+        ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),
+        ("slurm", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"),
+        ("submitit_local", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.LocalLauncher"),
+    ],
+)
+def test_each_launcher_composes_to_an_importable_plugin(compose_cfg, launcher, target):
+    chosen = compose_cfg(f"hydra/launcher={launcher}", return_hydra_config=True).hydra.launcher
+    assert chosen._target_ == target and get_class(target)
+    if launcher == "slurm":  # ours, over submitit's: one GPU, four hours
+        assert (chosen.gpus_per_node, chosen.timeout_min) == (1, 240)
 
 
 def test_the_default_bench_pairs_each_method_with_its_null_baseline(compose_cfg):
@@ -38,10 +50,12 @@ def test_the_default_bench_pairs_each_method_with_its_null_baseline(compose_cfg)
     (override,) = OverridesParser.create().parse_overrides([f"method={params.method}"])
     rows = list(override.sweep_string_iterator())
     assert set(rows) <= set(options("method")) and params.data == "mnist_subset"
-    pairs = [("imle_clusters", "imle_clusters_random"),
-             ("triple_coupled", "triple_coupled_baseline"),
-             ("contrafeat_bi", "random_directions_stylegan_lite"),
-             ("lu_centroid", "random_directions")]  # fmt: skip
+    pairs = [
+        ("imle_clusters", "imle_clusters_random"),
+        ("triple_coupled", "triple_coupled_baseline"),
+        ("contrafeat_bi", "random_directions_stylegan_lite"),
+        ("lu_centroid", "random_directions"),
+    ]
     assert all(method in rows and baseline in rows for method, baseline in pairs)
     for method, baseline in pairs:  # a baseline steers (or trains) the same generator
         generators = [compose_cfg(f"method={m}").generator for m in (method, baseline)]
@@ -121,8 +135,6 @@ BUDGETS = {
     "ganspace": None,
     "sefa": None,
 }
-CLUSTERING_KEYS = ("clusters", "layer", "assign_by", "num_latents", "kmeans_iterations",
-                   "hierarchy_layer", "hierarchy_clusters", "hierarchy_keep", "seed")  # fmt: skip
 
 
 def test_the_three_profiles_exist():
@@ -138,7 +150,7 @@ def test_every_method_gets_its_budget_in_every_profile(compose_cfg, method, prof
     assert cfg.profile.name == profile
     expected = (BUDGETS.get(method) or {}).get(profile)
     if expected is not None:
-        assert (cfg.method.num_latents, cfg.method.epochs) == expected
+        assert (cfg.method.clustering.num_latents, cfg.method.epochs) == expected
 
 
 @pytest.mark.parametrize("control", ["imle_clusters_truncated", "imle_clusters_truncation_trick"])
@@ -147,7 +159,7 @@ def test_truncation_controls_cluster_exactly_as_imle(compose_cfg, control, profi
     """The same seed must form the same clusters, so every clustering setting is IMLE's."""
     imle = compose_cfg("method=imle_clusters", f"experiment={profile}").method
     truncated = compose_cfg(f"method={control}", f"experiment={profile}").method
-    assert {k: truncated[k] for k in CLUSTERING_KEYS} == {k: imle[k] for k in CLUSTERING_KEYS}
+    assert truncated.clustering == imle.clustering and len(imle.clustering) == 11
     imle_only = {"epochs", "rematch_every", "pool_factor", "jitter", "lr", "hidden"}
     assert not imle_only & set(truncated)
 
@@ -175,20 +187,23 @@ def test_the_post_hoc_reconstructor_s_budget_per_profile(compose_cfg, profile, e
 
 def test_a_profile_missing_from_a_budget_fails_at_start_naming_method_and_profile(compose_cfg):
     cfg = compose_cfg("method=imle_clusters_on_z", "profile.name=mini")
-    with pytest.raises(ConfigError, match=r"method\.\w+: .*IMLEClusters has no budget for "
-                       r"profile 'mini' \(it has paper, toy, smoke\)"):  # fmt: skip
+    with pytest.raises(
+        ConfigError,
+        match=r"method\.[\w.]+: .*(IMLEClusters|LatentClustering) has no budget for "
+        r"profile 'mini' \(it has paper, toy, smoke\)",
+    ):
         validate(cfg)
 
 
 def test_a_profile_with_a_fallback_runs_that_profiles_budgets(compose_cfg):
     cfg = compose_cfg("method=imle_clusters", "profile.name=mini", "profile.fallback=toy")
     validate(cfg)
-    assert (cfg.method.num_latents, cfg.method.epochs) == IMLE_BUDGETS["toy"]
+    assert (cfg.method.clustering.num_latents, cfg.method.epochs) == IMLE_BUDGETS["toy"]
 
 
 def test_a_users_override_beats_the_budget(compose_cfg):
     cfg = compose_cfg("method=imle_clusters", "experiment=toy", "method.epochs=7")
-    assert cfg.method.epochs == 7 and cfg.method.num_latents == 20000
+    assert cfg.method.epochs == 7 and cfg.method.clustering.num_latents == 20000
 
 
 def test_the_bench_sets_each_generators_seed_to_the_jobs(compose_cfg):

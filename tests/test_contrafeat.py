@@ -1,13 +1,13 @@
-"""ContraFeat's navigator, masks, similarity and losses (methods/contrafeat_losses.py,
-methods/contrafeat.py), each against a hand computation."""
+"""ContraFeat's navigator, masks, similarity and losses (methods/contrafeat/losses.py,
+methods/contrafeat/method.py), each against a hand computation."""
 
 import pytest
-import pytorch_lightning as pl
 import torch
+from trainers import quiet_trainer
 
 from ganctrl.methods.backbones.stylegan_lite import StyleGANLiteGenerator
-from ganctrl.methods.contrafeat import ContraFeat, Navigator, binary_latents, symmetric_latents
-from ganctrl.methods.contrafeat_losses import (
+from ganctrl.methods.common.closed_form_directions import principal_axes
+from ganctrl.methods.contrafeat.losses import (
     binary_loss,
     change_mask,
     diversity_loss,
@@ -16,7 +16,12 @@ from ganctrl.methods.contrafeat_losses import (
     prototype_loss,
     smoothed_attention,
 )
-from ganctrl.methods.direction_baselines import principal_axes
+from ganctrl.methods.contrafeat.method import (
+    ContraFeat,
+    Navigator,
+    binary_latents,
+    symmetric_latents,
+)
 
 
 def test_the_attention_is_a_softmax_blurred_by_a_three_tap_gaussian_with_reflect_padding():
@@ -25,8 +30,11 @@ def test_the_attention_is_a_softmax_blurred_by_a_three_tap_gaussian_with_reflect
     logits = torch.log(torch.tensor([[0.1, 0.6, 0.3]]))  # softmax gives these back
     a, b, c = kernel.tolist()
     # reflect padding: [0.6, 0.1, 0.6, 0.3, 0.6]
-    expected = [a * 0.6 + b * 0.1 + c * 0.6, a * 0.1 + b * 0.6 + c * 0.3,
-                a * 0.6 + b * 0.3 + c * 0.6]  # fmt: skip
+    expected = [
+        a * 0.6 + b * 0.1 + c * 0.6,
+        a * 0.1 + b * 0.6 + c * 0.3,
+        a * 0.6 + b * 0.3 + c * 0.6,
+    ]
     assert torch.allclose(smoothed_attention(logits, kernel), torch.tensor([expected]), atol=1e-6)
 
 
@@ -100,8 +108,10 @@ def test_pt_edits_symmetrically_and_compares_with_its_own_pattern_against_the_ot
     patterns = [torch.randn(3, 2, 4, 4)]  # K = 3 patterns, one tap
     changes = [patterns[0][[2, 0]].clone()]  # each change is its own pattern exactly
     directions = torch.tensor([2, 0])
-    sims = torch.stack([masked_similarity(changes[0], patterns[0][k].expand(2, -1, -1, -1))
-                        for k in range(3)], dim=1)  # fmt: skip
+    sims = torch.stack(
+        [masked_similarity(changes[0], patterns[0][k].expand(2, -1, -1, -1)) for k in range(3)],
+        dim=1,
+    )
     own = sims[torch.arange(2), directions]
     others = (sims.sum(dim=1) - own) / 2
     loss = prototype_loss(changes, patterns, directions)
@@ -120,12 +130,19 @@ def test_the_navigator_trains_on_a_frozen_generator_and_gives_per_layer_directio
     torch.manual_seed(0)
     g = StyleGANLiteGenerator(channels=1, width=8, z_dim=32, w_dim=32)
     frozen = {k: v.clone() for k, v in g.state_dict().items()}
-    method = ContraFeat(g, variant=variant, base=base, directions=3, subspace=6, steps=2,
-                        batch_size=2, pca_samples=200)  # fmt: skip
+    method = ContraFeat(
+        g,
+        variant=variant,
+        base=base,
+        directions=3,
+        subspace=6,
+        steps=2,
+        batch_size=2,
+        pca_samples=200,
+    )
     before = method.navigator.edits().detach().clone()
     directions = method.navigator.directions().detach().clone()
-    pl.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-               enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
+    quiet_trainer().fit(method)
     after = method.navigator.edits().detach()
     assert not torch.allclose(before, after)
     assert all(torch.equal(v, g.state_dict()[k]) for k, v in frozen.items())
@@ -136,8 +153,11 @@ def test_the_navigator_trains_on_a_frozen_generator_and_gives_per_layer_directio
     assert ("patterns" in control.pictures()) == (variant == "pt")
     attention = method.navigator.attention().detach()
     profile = control.layer_profile()  # what the strips draw beside each direction: ∝ α_k
-    assert torch.allclose(profile / profile.sum(1, keepdim=True),
-                          attention / attention.sum(1, keepdim=True), atol=1e-5)  # fmt: skip
+    assert torch.allclose(
+        profile / profile.sum(1, keepdim=True),
+        attention / attention.sum(1, keepdim=True),
+        atol=1e-5,
+    )
     with pytest.raises(ValueError, match="style-based generator"):
         from ganctrl.methods.backbones.dcgan import DCGANGenerator
 
@@ -145,7 +165,7 @@ def test_the_navigator_trains_on_a_frozen_generator_and_gives_per_layer_directio
 
 
 def test_per_layer_directions_edit_each_layer_by_its_own_vector_and_project_whole_w_plus():
-    from ganctrl.methods.linear_directions import LinearDirections
+    from ganctrl.methods.common.linear_directions import LinearDirections
 
     g = StyleGANLiteGenerator(channels=1, width=8, z_dim=8, w_dim=8)
     raw = torch.randn(2, g.num_ws, 8)
@@ -153,7 +173,8 @@ def test_per_layer_directions_edit_each_layer_by_its_own_vector_and_project_whol
     unit = raw / raw.flatten(1).norm(dim=1)[:, None, None]
     latents = control.sample_latents(3)
     assert torch.allclose(control.edit(latents, 1, 2.0), latents + 2.0 * unit[1], atol=1e-6)
-    assert torch.allclose(control.coordinates(latents), latents.flatten(1) @ unit.flatten(1).t(),
-                          atol=1e-5)  # fmt: skip
+    assert torch.allclose(
+        control.coordinates(latents), latents.flatten(1) @ unit.flatten(1).t(), atol=1e-5
+    )
     with pytest.raises(ValueError, match=r"\(K, 8\) or \(K, \d+, 8\)"):
         LinearDirections(g, torch.randn(2, 5), "w")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
-from ganctrl.methods.base import Clusters, Directions, Unconditional
+from ganctrl.methods.common.contract import Clusters, Directions, Unconditional
 
 
 class ConstantClusters(Clusters):

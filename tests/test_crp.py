@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from ganctrl.methods.crp import (
+from ganctrl.methods.mic_gan.crp import (
     Tables,
     crp_rounds,
     gibbs_sweep,

@@ -2,23 +2,33 @@ import json
 
 from PIL import Image
 
-from ganctrl.benchmarks import curves
+from ganctrl.benchmarks.zoo import curves
 
 
 def _curve(name: str, fids: list[float]) -> dict:
     points = [
-        {"iteration": 500 * (i + 1), "seconds": 40.0 * (i + 1), "fid": f,
-         "precision": 0.5 + 0.05 * i, "recall": 0.2 * i}
+        {
+            "iteration": 500 * (i + 1),
+            "seconds": 40.0 * (i + 1),
+            "fid": f,
+            "precision": 0.5 + 0.05 * i,
+            "recall": 0.2 * i,
+        }
         for i, f in enumerate(fids)
-    ]  # fmt: skip
-    return {"name": name, "floor": {"fid": 11.0, "precision": 0.9, "recall": 0.88},
-            "points": points}  # fmt: skip
+    ]
+    return {
+        "name": name,
+        "floor": {"fid": 11.0, "precision": 0.9, "recall": 0.88},
+        "points": points,
+    }
 
 
 def test_curves_plot_one_line_per_generator_labelled_up_to_its_hash(tmp_path):
     files = []
-    for name, fids in (("mnist_subset-dcgan-s0-57748c9c9728", [300.0, 90.0, 40.0]),
-                       ("mnist_subset-stylegan_lite-s0-360ad178eab1", [320.0, 150.0])):  # fmt: skip
+    for name, fids in (
+        ("mnist_subset-dcgan-s0-57748c9c9728", [300.0, 90.0, 40.0]),
+        ("mnist_subset-stylegan_lite-s0-360ad178eab1", [320.0, 150.0]),
+    ):
         files.append(tmp_path / f"{name}.curve.json")
         files[-1].write_text(json.dumps(_curve(name, fids)))
     out = tmp_path / "plots" / "curves.png"

@@ -5,7 +5,8 @@ import torch
 
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.backbones.stylegan_lite import StyleGANLiteGenerator
-from ganctrl.methods.direction_baselines import (
+from ganctrl.methods.common.linear_directions import LinearDirections
+from ganctrl.methods.direction_baselines.method import (
     DirectionBaseline,
     coordinate_axes,
     principal_axes,
@@ -13,7 +14,6 @@ from ganctrl.methods.direction_baselines import (
     regressed_components,
     sefa,
 )
-from ganctrl.methods.linear_directions import LinearDirections
 
 
 def same_up_to_sign(a: torch.Tensor, b: torch.Tensor, atol: float = 1e-4) -> bool:
@@ -82,8 +82,11 @@ def test_w_space_edits_move_every_layer_and_render():
     moved = control.edit(ws, 1, torch.arange(5.0))
     assert torch.allclose(moved - ws, torch.arange(5.0)[:, None, None] * control.directions[1])
     assert control.render(moved).shape == (5, 1, 32, 32)
-    assert torch.allclose(control.coordinates(moved)[:, 1] - control.coordinates(ws)[:, 1],
-                          torch.arange(5.0), atol=1e-5)  # fmt: skip
+    assert torch.allclose(
+        control.coordinates(moved)[:, 1] - control.coordinates(ws)[:, 1],
+        torch.arange(5.0),
+        atol=1e-5,
+    )
 
 
 def test_bad_settings_are_refused_with_the_key():

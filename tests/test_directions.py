@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from ganctrl.methods.backbones.base import GeneratorBase
-from ganctrl.methods.linear_directions import LinearDirections
+from ganctrl.methods.common.linear_directions import LinearDirections
 from ganctrl.metrics import reconstruction
 from ganctrl.metrics.directions import (
     bisect_scale,
@@ -59,8 +59,12 @@ def test_calibration_hits_tau_within_5_percent_and_flags_ignored_directions():
     found = calibrate(PixelNet(), control, latents, tau, max_scale=50.0, tolerance=0.01)
     base = control.render(latents).flatten(1).repeat(2, 1)
     for k, calibration in enumerate(found[:3]):
-        edited = torch.cat([control.edit(latents, k, calibration.scale),
-                            control.edit(latents, k, -calibration.scale)])  # fmt: skip
+        edited = torch.cat(
+            [
+                control.edit(latents, k, calibration.scale),
+                control.edit(latents, k, -calibration.scale),
+            ]
+        )
         change = (control.render(edited).flatten(1) - base).norm(dim=1).median()
         assert calibration.reached and float(change) == pytest.approx(tau, rel=0.05)
         rms = (control.render(edited).flatten(1) - base).square().mean(dim=1).sqrt().median()
@@ -73,8 +77,9 @@ def test_posthoc_rca_is_near_one_for_visible_axes_and_near_chance_for_ignored_on
     accuracies = {}
     for name, first in (("visible", 0), ("ignored", 4)):
         control = LinearDirections(g, axes(first), "z")
-        net, curve = train_reconstructor(control, scales, steps=150, batch=32, lr=1e-3, seed=0,
-                                         curve_every=50)  # fmt: skip
+        net, curve = train_reconstructor(
+            control, scales, steps=150, batch=32, lr=1e-3, seed=0, curve_every=50
+        )
         assert [c["step"] for c in curve] == [50, 100, 150]
         accuracies[name] = reconstruction_accuracy(
             lambda a, b, n=net: n(a, b)[0], control, scales, batches=10, batch=32, seed=7
@@ -86,11 +91,13 @@ def test_posthoc_rca_is_near_one_for_visible_axes_and_near_chance_for_ignored_on
 def test_reuse_trains_on_each_rendered_chunk_again_and_curves_only_first_passes(monkeypatch):
     rendered = []
     fresh = reconstruction.edit_pairs
-    monkeypatch.setattr(reconstruction, "edit_pairs",
-                        lambda *args: rendered.append(args[-1]) or fresh(*args))  # fmt: skip
+    monkeypatch.setattr(
+        reconstruction, "edit_pairs", lambda *args: rendered.append(args[-1]) or fresh(*args)
+    )
     control, scales = LinearDirections(BandGenerator(), axes(0), "z"), torch.full((4,), 1.5)
-    net, curve = train_reconstructor(control, scales, steps=60, batch=8, lr=1e-3, seed=0,
-                                     reuse=3, chunk=10, curve_every=10)  # fmt: skip
+    net, curve = train_reconstructor(
+        control, scales, steps=60, batch=8, lr=1e-3, seed=0, reuse=3, chunk=10, curve_every=10
+    )
     # chunk 1: fresh steps 1–10, then 20 repeats; chunk 2: fresh steps 31–40, then 20 repeats
     assert [c["step"] for c in curve] == [10, 40]
     assert rendered == list(range(1, 21)) + list(range(21, 21 + reconstruction.SETTLE))

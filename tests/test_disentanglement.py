@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganctrl.methods.base import Clusters
+from ganctrl.methods.common.contract import Clusters
 from ganctrl.metrics.disentanglement import (
     dci,
     dci_from_importance,
@@ -89,8 +89,9 @@ def test_dci_of_a_perfect_code_is_high_and_of_noise_low():
     )
     assert perfect.disentanglement > 0.9 and perfect.completeness > 0.9
     assert perfect.informativeness_test > 0.95
-    noise = dci(rng.standard_normal((2000, 2)), factors, rng.standard_normal((500, 2)),
-                test_factors)  # fmt: skip
+    noise = dci(
+        rng.standard_normal((2000, 2)), factors, rng.standard_normal((500, 2)), test_factors
+    )
     assert noise.informativeness_test < 0.35  # chance is 0.25
 
 
@@ -98,20 +99,33 @@ def test_factor_vae_score_of_an_identity_code_is_one_and_of_noise_near_chance():
     factors, rng = factors_and_noise(3000)
     identity = factors + 0.01 * rng.standard_normal(factors.shape)
     sizes = (10, 10, 10)
-    perfect = factor_vae_score(identity, factors, fixed_factor_sampler(identity, factors), sizes,
-                               train_votes=300, eval_votes=300)  # fmt: skip
+    perfect = factor_vae_score(
+        identity,
+        factors,
+        fixed_factor_sampler(identity, factors),
+        sizes,
+        train_votes=300,
+        eval_votes=300,
+    )
     assert perfect["eval_accuracy"] == 1.0 and perfect["active_dims"] == 3
     noise = rng.standard_normal((3000, 3))
-    random = factor_vae_score(noise, factors, fixed_factor_sampler(noise, factors), sizes,
-                              train_votes=300, eval_votes=300)  # fmt: skip
+    random = factor_vae_score(
+        noise, factors, fixed_factor_sampler(noise, factors), sizes, train_votes=300, eval_votes=300
+    )
     assert random["eval_accuracy"] < 0.6  # chance is 1/3; a majority vote overfits a little
 
 
 def test_factor_vae_score_prunes_dead_dimensions():
     factors, rng = factors_and_noise(500)
     codes = np.zeros((500, 3))
-    result = factor_vae_score(codes, factors, fixed_factor_sampler(codes, factors), (10,) * 3,
-                              train_votes=10, eval_votes=10)  # fmt: skip
+    result = factor_vae_score(
+        codes,
+        factors,
+        fixed_factor_sampler(codes, factors),
+        (10,) * 3,
+        train_votes=10,
+        eval_votes=10,
+    )
     assert result == {"train_accuracy": 0.0, "eval_accuracy": 0.0, "active_dims": 0}
 
 
@@ -130,8 +144,10 @@ def test_sap_discrete_separates_an_identity_code_from_a_duplicated_one():
     identity = factors + 0.05 * rng.standard_normal(factors.shape)
     assert sap_from_matrix(sap_matrix(identity, factors, identity, factors, False)) > 0.4
     duplicated = np.repeat(identity[:, :1], 2, axis=1)
-    assert sap_from_matrix(sap_matrix(duplicated, factors[:, :1], duplicated, factors[:, :1],
-                                      False)) < 0.05  # fmt: skip
+    assert (
+        sap_from_matrix(sap_matrix(duplicated, factors[:, :1], duplicated, factors[:, :1], False))
+        < 0.05
+    )
 
 
 def test_only_a_control_with_two_codes_or_more_is_scored_against_factors():

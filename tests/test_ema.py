@@ -3,9 +3,9 @@ import torch
 from torch import nn
 
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
-from ganctrl.methods.batchnorm import recalibrate_batchnorm
-from ganctrl.methods.ema import ema_copy, ema_update
-from ganctrl.methods.unconditional import seeded_latent_batches
+from ganctrl.methods.common.batchnorm import recalibrate_batchnorm
+from ganctrl.methods.common.ema import ema_copy, ema_update
+from ganctrl.methods.unconditional.method import seeded_latent_batches
 
 
 def test_ema_update_is_the_formula_on_a_tiny_net():
@@ -38,6 +38,11 @@ def test_recalibrated_batchnorm_holds_the_average_of_its_batches_statistics():
     assert not g.training and first_norm.momentum == 0.1
     rng = torch.Generator().manual_seed(1)
     with torch.no_grad():
-        means = [g.blocks[0].linear(g.sample_latents(16, generator=rng)).view(16, -1, 4, 4)
-                 .mean(dim=(0, 2, 3)) for _ in range(3)]  # fmt: skip
+        means = [
+            g.blocks[0]
+            .linear(g.sample_latents(16, generator=rng))
+            .view(16, -1, 4, 4)
+            .mean(dim=(0, 2, 3))
+            for _ in range(3)
+        ]
     torch.testing.assert_close(first_norm.running_mean, torch.stack(means).mean(0))

@@ -11,10 +11,10 @@ from ganctrl.data.mnist_subset import MNISTSubset
 from ganctrl.data.shapes import Shapes
 from ganctrl.methods.backbones.base import GeneratorBase
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
-from ganctrl.methods.base import Clusters, Control, Exemplars, Unconditional
-from ganctrl.methods.direction_baselines import random_orthonormal
-from ganctrl.methods.latent_clusters import LatentClusters
-from ganctrl.methods.linear_directions import LinearDirections
+from ganctrl.methods.common.closed_form_directions import random_orthonormal
+from ganctrl.methods.common.contract import Clusters, Control, Exemplars, Unconditional
+from ganctrl.methods.common.latent_clusters import LatentClusters
+from ganctrl.methods.common.linear_directions import LinearDirections
 from ganctrl.metrics import evaluate as evaluate_module
 from ganctrl.metrics import neighbours
 from ganctrl.metrics.attribute_change import attribute_change_scores
@@ -26,15 +26,31 @@ from ganctrl.metrics.settings import MetricsConfig
 
 SETTINGS = OmegaConf.merge(
     OmegaConf.structured(MetricsConfig),
-    {"n": 300, "feature_net_epochs": 2, "fidelity": {"kid_subsets": 10, "kid_subset_size": 100},
-     "clusters": {"per_cluster": 30}, "exemplars": {"exemplars": 30, "samples_per_exemplar": 2},
-     "path_length": {"samples": 50},
-     "directions": {"calibration_samples": 32, "rca_steps": 30, "rca_batch": 16,
-                    "rca_eval_batches": 4, "ppl_samples": 50, "attribute_samples": 16},
-     "disentanglement": {"generated": 400, "encoder_epochs": 1, "train_points": 400,
-                         "test_points": 200, "factor_vae_train_votes": 100,
-                         "factor_vae_eval_votes": 100}},
-)  # fmt: skip
+    {
+        "n": 300,
+        "feature_net_epochs": 2,
+        "fidelity": {"kid_subsets": 10, "kid_subset_size": 100},
+        "clusters": {"per_cluster": 30},
+        "exemplars": {"exemplars": 30, "samples_per_exemplar": 2},
+        "path_length": {"samples": 50},
+        "directions": {
+            "calibration_samples": 32,
+            "rca_steps": 30,
+            "rca_batch": 16,
+            "rca_eval_batches": 4,
+            "ppl_samples": 50,
+            "attribute_samples": 16,
+        },
+        "disentanglement": {
+            "generated": 400,
+            "encoder_epochs": 1,
+            "train_points": 400,
+            "test_points": 200,
+            "factor_vae_train_votes": 100,
+            "factor_vae_eval_votes": 100,
+        },
+    },
+)
 
 
 @pytest.fixture(scope="module")
@@ -201,9 +217,15 @@ def test_latent_clusters_report_sources_spread_and_the_generators_own_recall(dig
     assert c["unconditional_recall"]["value"] == m["unconditional_recall"]["value"]
     assert c["recall"]["value"] < 0.1 < m["recall"]["value"]
     guards = c["generated_purity"]["guards"]
-    assert set(guards) == {"class_coverage", "mixture_recall", "mixture_coverage",
-                           "source_purity", "latent_spread_ratio", "unconditional_recall",
-                           "unconditional_coverage"}  # fmt: skip
+    assert set(guards) == {
+        "class_coverage",
+        "mixture_recall",
+        "mixture_coverage",
+        "source_purity",
+        "latent_spread_ratio",
+        "unconditional_recall",
+        "unconditional_coverage",
+    }
     assert guards["mixture_recall"] < 0.1 < guards["unconditional_recall"]
     plain = evaluate(RealImageClusters(digits, collapse=False), digits, SETTINGS, cache, "cpu")
     assert "source_purity" not in plain["metrics"]
@@ -225,8 +247,6 @@ def test_registries_refuse_a_name_taken_twice():
         register_family("fidelity", Control, FidelitySettings)(lambda ctx, control, s: None)
     with pytest.raises(ValueError, match="'mnist_lenet' is registered already"):
         register_feature_net("mnist_lenet", lambda *args: None)
-    with pytest.raises(ValueError, match="needs \\['nope'\\]"):
-        register_family("orphan", Control, FidelitySettings, needs=("nope",))(lambda *a: None)
 
 
 @dataclass
@@ -244,7 +264,10 @@ def test_a_new_family_is_a_registration_and_its_settings_node(digits, cache, mon
     settings = OmegaConf.create({**OmegaConf.to_container(SETTINGS), "doubling": {"factor": 3}})
     out = evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
     m = out["metrics"]
-    assert [f["family"] for f in out["families"]] == ["fidelity", "path_length", "doubling"]
+    # each family after those it needs, ties by name: not the order modules were imported in
+    assert [f["family"] for f in out["families"]] == ["fidelity", "doubling", "path_length"]
+    assert m["fid_doubled"]["family"] == "doubling" and m["fid_doubled"]["better"] == "higher"
+    assert (m["fid"]["better"], m["ppl_standard"]["ranked_within"]) == ("lower", "generator")
     assert m["fid_doubled"]["value"] == pytest.approx(3 * m["fid"]["value"])
 
     settings.families = ["doubling"]  # a selection brings what it needs, and nothing else
@@ -254,13 +277,18 @@ def test_a_new_family_is_a_registration_and_its_settings_node(digits, cache, mon
     with pytest.raises(KeyError, match="dubling"):
         evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
 
+    register_family("orphan", Unconditional, DoublingSettings, needs=("nope",))(lambda *a: None)
+    settings.families = None
+    with pytest.raises(KeyError, match="need \\['nope'\\], which are not registered"):
+        evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
+
 
 def test_direction_family_records_every_metric_at_calibrated_scales(digits, cache):
     generator = DCGANGenerator(width=4, z_dim=16)
     control = LinearDirections(generator, random_orthonormal(16, 3, seed=0), "z")
     out = evaluate(control, digits, SETTINGS, cache, "cpu")
     m = out["metrics"]
-    assert [f["family"] for f in out["families"]] == ["fidelity", "path_length", "directions"]
+    assert [f["family"] for f in out["families"]] == ["directions", "fidelity", "path_length"]
     scale = m["edit_scale"]
     assert len(scale["per_direction"]) == 3 and scale["tau"] > 0
     for k, change in enumerate(scale["changes"]):  # the bisection's own check, per direction
@@ -359,8 +387,15 @@ def test_a_collapsed_generator_puts_every_sample_on_one_value_of_each_factor(sha
 
 def test_disentanglement_family_scores_the_posthoc_representation_on_shapes(shapes, cache):
     m = evaluate(ShapeClusters(shapes), shapes, SETTINGS, cache, "cpu")["metrics"]
-    names = ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness",
-             "factor_vae", "sap_discrete", "sap_continuous")  # fmt: skip
+    names = (
+        "mig",
+        "dci_disentanglement",
+        "dci_completeness",
+        "dci_informativeness",
+        "factor_vae",
+        "sap_discrete",
+        "sap_continuous",
+    )
     for name in names:
         assert 0 <= m[name]["value"] <= 1, name
         assert m[name]["representation"].startswith("post-hoc encoder"), name

@@ -158,9 +158,12 @@ def test_kid_equals_torch_fidelity_on_the_same_features():
     # estimator draw by draw. torch-fidelity refuses subset_size > N; we clamp it to N.
     mean, std = fidelity.kid(x, y, subsets=4, subset_size=1000)
     reference = kid_features_to_metric(
-        torch.from_numpy(x), torch.from_numpy(y), kid_subsets=4, kid_subset_size=120,
+        torch.from_numpy(x),
+        torch.from_numpy(y),
+        kid_subsets=4,
+        kid_subset_size=120,
         verbose=False,
-    )  # fmt: skip
+    )
     assert mean == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-9)
     assert std == 0.0 and reference["kernel_inception_distance_std"] < 1e-12
     for _ in range(3):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganctrl.methods.frozen import frozen
+from ganctrl.methods.common.frozen import frozen
 
 
 def test_the_loss_reaches_g_through_d_without_d_s_weight_gradients():

@@ -1,21 +1,28 @@
 """IMLE clusters (docs/METHODS.md §1) pinned on hand-made latents: matching direction, loss,
 k-means, per-cluster independence, and the fit on a small generator."""
 
+import functools
+
 import numpy as np
 import pytest
 import torch
 from omegaconf import OmegaConf
 
-from ganctrl.benchmarks.trainer import build_trainer
+from ganctrl.benchmarks.job.trainer import build_trainer
 from ganctrl.faiss_search import kmeans
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
-from ganctrl.methods.imle_clusters import (
+from ganctrl.methods.common.latent_clusters import (
+    STREAMS,
+    LatentClustering,
+    by_size,
+    stream_seed,
+)
+from ganctrl.methods.imle_clusters.method import (
     IMLEClusters,
     imle_loss,
     mapping_network,
     nearest_generated,
 )
-from ganctrl.methods.latent_clusters import STREAMS, by_size, stream_seed
 from ganctrl.metrics.clusters import latent_spread_ratio, nmi
 
 CPU = OmegaConf.create({"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu"})
@@ -55,8 +62,14 @@ def test_mapping_is_three_bias_free_linears_with_batchnorm_and_relu_between():
     layers = list(mapping_network(8, 16))
     linears = [m for m in layers if isinstance(m, torch.nn.Linear)]
     assert [type(m).__name__ for m in layers] == [
-        "Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"
-    ]  # fmt: skip
+        "Linear",
+        "BatchNorm1d",
+        "ReLU",
+        "Linear",
+        "BatchNorm1d",
+        "ReLU",
+        "Linear",
+    ]
     assert all(m.bias is None for m in linears)
     assert (linears[0].in_features, linears[-1].out_features) == (8, 8)
 
@@ -81,6 +94,11 @@ def test_by_size_makes_cluster_zero_the_largest():
     assert by_size(torch.tensor([2, 2, 2, 0, 1, 1]), 3).tolist() == [0, 0, 0, 2, 1, 1]
 
 
+def clustered(**settings) -> functools.partial:
+    """The `clustering` node as Hydra instantiates it (`_partial_`): the method adds G."""
+    return functools.partial(LatentClustering, **settings)
+
+
 def tiny_generator(seed: int = 0) -> DCGANGenerator:
     torch.manual_seed(seed)
     return DCGANGenerator(channels=1, image_size=8, z_dim=6, width=4).eval()
@@ -101,13 +119,14 @@ def test_each_mapping_depends_only_on_its_own_cluster(monkeypatch):
         cluster_0 = torch.randn(cluster_0_size, 6, generator=g)
         latents = torch.cat([cluster_0, cluster_1])
         labels = torch.tensor([0] * cluster_0_size + [1] * 40)
-        method = IMLEClusters(tiny_generator(), clusters=2, epochs=4, rematch_every=2)
+        method = IMLEClusters(tiny_generator(), clustered(clusters=2), epochs=4, rematch_every=2)
         monkeypatch.setattr(method, "form_clusters", lambda: (latents, labels))
         return fit(method)
 
     a, b = trained(30), trained(70)
-    for pa, pb in zip(a.mappings[1].state_dict().values(), b.mappings[1].state_dict().values(),
-                      strict=True):  # fmt: skip
+    for pa, pb in zip(
+        a.mappings[1].state_dict().values(), b.mappings[1].state_dict().values(), strict=True
+    ):
         assert torch.equal(pa, pb)
     assert not torch.equal(a.mappings[0][0].weight, b.mappings[0][0].weight)
 
@@ -117,7 +136,7 @@ def test_imle_learns_to_cover_a_cluster(monkeypatch):
     gets a close sample — without collapsing them onto its centre."""
     g = torch.Generator().manual_seed(0)
     targets = torch.randn(300, 6, generator=g) * 0.5 + 1.0
-    method = IMLEClusters(tiny_generator(), clusters=1, epochs=60, lr=1e-2)
+    method = IMLEClusters(tiny_generator(), clustered(clusters=1), epochs=60, lr=1e-2)
     monkeypatch.setattr(method, "form_clusters", lambda: (targets, torch.zeros(300).long()))
     untrained = method.mappings[0].eval()(torch.randn(300, 6)).detach()
     fit(method)
@@ -145,9 +164,14 @@ def test_clusters_partition_the_latents_and_weigh_them_by_size(
         widths.append(points.shape[1])
         return kmeans(points, k, seed, iterations)
 
-    monkeypatch.setattr("ganctrl.methods.latent_clusters.kmeans", recording_kmeans)
-    method = fit(IMLEClusters(tiny_generator(), clusters=3, layer=1, num_latents=300, epochs=1,
-                              assign_by=assign_by))  # fmt: skip
+    monkeypatch.setattr("ganctrl.methods.common.latent_clusters.kmeans", recording_kmeans)
+    method = fit(
+        IMLEClusters(
+            tiny_generator(),
+            clustered(clusters=3, layer=1, num_latents=300, assign_by=assign_by),
+            epochs=1,
+        )
+    )
     assert widths == ([clustered_width] if clustered_width else [])  # G[:1](z) is (4, 4, 4)
     sizes = method.facts["cluster_sizes"]
     assert sum(sizes) == 300 and sizes == sorted(sizes, reverse=True)
@@ -161,35 +185,46 @@ def test_clusters_partition_the_latents_and_weigh_them_by_size(
 
 
 def test_hierarchy_reclusters_the_largest_coarse_cluster():
-    method = fit(IMLEClusters(tiny_generator(), clusters=2, layer=2, num_latents=400, epochs=1,
-                              hierarchy_layer=1, hierarchy_clusters=3))  # fmt: skip
+    method = fit(
+        IMLEClusters(
+            tiny_generator(),
+            clustered(
+                clusters=2, layer=2, num_latents=400, hierarchy_layer=1, hierarchy_clusters=3
+            ),
+            epochs=1,
+        )
+    )
     coarse = method.facts["coarse_sizes"]
     assert sum(coarse) == 400 and sum(method.facts["cluster_sizes"]) == max(coarse)
     assert method.controls().subpopulation  # the metrics drop whole-data guards for it
-    assert not fit(IMLEClusters(tiny_generator(), clusters=2, num_latents=400,
-                                epochs=1)).controls().subpopulation  # fmt: skip
+    assert (
+        not fit(IMLEClusters(tiny_generator(), clustered(clusters=2, num_latents=400), epochs=1))
+        .controls()
+        .subpopulation
+    )
 
 
 @pytest.mark.parametrize(
     "settings, message",
     [
-        ({"assign_by": "pixels"}, "assign_by"),
+        ({"assign_by": "pixels"}, "method.clustering.assign_by"),
         ({"layer": 9}, "layer must lie in"),
-        ({"assign_by": "latent", "hierarchy_layer": 1}, "hierarchy_layer"),
-        ({"hierarchy_layer": 1, "hierarchy_keep": 2}, "hierarchy_keep"),
+        ({"assign_by": "latent", "hierarchy_layer": 1}, "method.clustering.hierarchy_layer"),
+        ({"hierarchy_layer": 1, "hierarchy_keep": 2}, "method.clustering.hierarchy_keep"),
         ({"layer": 2, "hierarchy_layer": 2}, r"hierarchy_layer \(2\) must be shallower"),
         ({"layer": 2, "hierarchy_layer": 3}, r"hierarchy_layer \(3\) must be shallower"),
-        ({"epochs": 0}, "must be >= 1"),
     ],
 )
 def test_bad_settings_fail_at_construction_naming_the_setting(settings, message):
     with pytest.raises(ValueError, match=message):
-        IMLEClusters(tiny_generator(), **settings)
+        IMLEClusters(tiny_generator(), clustered(**settings))
+    with pytest.raises(ValueError, match="method.epochs, rematch_every and pool_factor must be"):
+        IMLEClusters(tiny_generator(), epochs=0)
 
 
 def test_too_few_latents_per_cluster_is_a_clear_error():
-    with pytest.raises(ValueError, match="raise method.num_latents"):
-        fit(IMLEClusters(tiny_generator(), clusters=5, num_latents=6, epochs=1))
+    with pytest.raises(ValueError, match="raise method.clustering.num_latents"):
+        fit(IMLEClusters(tiny_generator(), clustered(clusters=5, num_latents=6), epochs=1))
 
 
 @pytest.mark.parametrize("dim, sampler_wins", [(2, True), (100, False)])

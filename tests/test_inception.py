@@ -24,8 +24,10 @@ def test_failed_download_names_the_setting():
 
 def test_weights_file_loads_and_embeds_small_images(tmp_path):
     cls = fidelity_inception.FeatureExtractorInceptionV3
-    with mock.patch.object(fidelity_inception, "load_state_dict_from_url", return_value={}), \
-         mock.patch.object(cls, "load_state_dict", lambda self, state: None):  # fmt: skip
+    with (
+        mock.patch.object(fidelity_inception, "load_state_dict_from_url", return_value={}),
+        mock.patch.object(cls, "load_state_dict", lambda self, state: None),
+    ):
         random_weights = cls("inception-v3-compat", ["2048"]).state_dict()
     path = tmp_path / "inception.pth"
     torch.save(random_weights, path)

@@ -1,21 +1,21 @@
 """Voynov's deformator/reconstructor and Lu et al.'s two shifts and centroid loss
-(methods/deformators.py, methods/shift_predictors.py, methods/latent_discovery.py)."""
+(methods/latent_discovery/: deformators.py, shift_predictors.py, method.py)."""
 
 import pytest
-import pytorch_lightning as pl
 import torch
+from trainers import quiet_trainer
 
 from ganctrl.methods.backbones.dcgan import DCGANGenerator
 from ganctrl.methods.backbones.stylegan_lite import StyleGANLiteGenerator
-from ganctrl.methods.deformators import (
+from ganctrl.methods.common.closed_form_directions import coordinate_axes, random_orthonormal
+from ganctrl.methods.latent_discovery.deformators import (
     LatentDeformator,
     centroid_loss,
     one_hot_codes,
     sample_shifts,
 )
-from ganctrl.methods.direction_baselines import coordinate_axes, random_orthonormal
-from ganctrl.methods.latent_discovery import LatentDiscovery, cumulative_latents, pair_loss
-from ganctrl.methods.shift_predictors import shift_predictor
+from ganctrl.methods.latent_discovery.method import LatentDiscovery, cumulative_latents, pair_loss
+from ganctrl.methods.latent_discovery.shift_predictors import shift_predictor
 
 
 def unit_shifts(deformator: LatentDeformator) -> torch.Tensor:
@@ -117,8 +117,7 @@ def test_reconstructors_read_channel_stacked_pairs(architecture):
 
 
 def fit(method: LatentDiscovery) -> None:
-    pl.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-               enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
+    quiet_trainer().fit(method)
 
 
 @pytest.mark.parametrize("lu", [False, True])
@@ -128,8 +127,10 @@ def test_deformator_and_reconstructor_train_together_and_g_stays_frozen(lu):
     frozen = {k: v.clone() for k, v in g.state_dict().items()}
     options = {"deformator": "fc", "two_shifts": True, "centroid": True} if lu else {}
     method = LatentDiscovery(g, directions=4, steps=3, batch_size=8, **options)
-    before = [p.detach().clone() for p in (*method.deformator.parameters(),
-                                          *method.predictor.parameters())]  # fmt: skip
+    before = [
+        p.detach().clone()
+        for p in (*method.deformator.parameters(), *method.predictor.parameters())
+    ]
     fit(method)
     after = [*method.deformator.parameters(), *method.predictor.parameters()]
     assert all(not torch.equal(b, a) for b, a in zip(before[:2], after[:2], strict=True))
@@ -139,8 +140,13 @@ def test_deformator_and_reconstructor_train_together_and_g_stays_frozen(lu):
 
 
 def test_a_fixed_deformator_trains_only_its_reconstructor():
-    method = LatentDiscovery(DCGANGenerator(channels=1, width=8), deformator="random",
-                             directions=4, steps=2, batch_size=8)  # fmt: skip
+    method = LatentDiscovery(
+        DCGANGenerator(channels=1, width=8),
+        deformator="random",
+        directions=4,
+        steps=2,
+        batch_size=8,
+    )
     fit(method)
     assert torch.allclose(unit_shifts(method.deformator), random_orthonormal(100, 4, 0))
 
@@ -148,8 +154,11 @@ def test_a_fixed_deformator_trains_only_its_reconstructor():
 @pytest.mark.parametrize("backbone", ["dcgan", "stylegan_lite"])
 def test_the_control_edits_by_the_centred_deformator_and_reconstructs_with_its_own_r(backbone):
     torch.manual_seed(0)
-    g = (DCGANGenerator(channels=1, width=8) if backbone == "dcgan"
-         else StyleGANLiteGenerator(channels=1, width=8, z_dim=16, w_dim=16))  # fmt: skip
+    g = (
+        DCGANGenerator(channels=1, width=8)
+        if backbone == "dcgan"
+        else StyleGANLiteGenerator(channels=1, width=8, z_dim=16, w_dim=16)
+    )
     method = LatentDiscovery(g, deformator="linear", directions=3, steps=0)
     with torch.no_grad():
         method.deformator.linear.bias.fill_(0.3)  # A(0) ≠ 0: the control subtracts it
@@ -159,8 +168,9 @@ def test_the_control_edits_by_the_centred_deformator_and_reconstructs_with_its_o
     column = method.deformator.linear.weight[:, 1].detach()
     moved = control.edit(latents, 1, torch.tensor([1.0, -2.0, 0.5, 3.0, 6.0]))
     flat = (moved - latents) if latents.ndim == 2 else (moved - latents)[:, 2]
-    assert torch.allclose(flat, torch.tensor([1.0, -2.0, 0.5, 3.0, 6.0])[:, None] * column,
-                          atol=1e-5)  # fmt: skip
+    assert torch.allclose(
+        flat, torch.tensor([1.0, -2.0, 0.5, 3.0, 6.0])[:, None] * column, atol=1e-5
+    )
     assert torch.allclose(control.directions[1], column / column.norm(), atol=1e-5)
     images = control.render(latents)
     assert control.reconstruct(images, control.render(moved)).shape == (5, 3)

@@ -2,7 +2,13 @@ import math
 
 import torch
 
-from ganctrl.methods.losses import hinge_d, hinge_g, nonsaturating_d, nonsaturating_g, r1_penalty
+from ganctrl.methods.common.gan_losses import (
+    hinge_d,
+    hinge_g,
+    nonsaturating_d,
+    nonsaturating_g,
+    r1_penalty,
+)
 
 
 def test_nonsaturating_losses_at_closed_forms():

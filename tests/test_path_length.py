@@ -23,8 +23,9 @@ class LinearGenerator(nn.Module):
         return (z.double() @ self.weight.t()).view(-1, 1, 2, 2)
 
 
-WEIGHT = torch.tensor([[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0], [0.5, 0.5, 0.5]],
-                      dtype=torch.float64)  # fmt: skip
+WEIGHT = torch.tensor(
+    [[1.0, 2.0, 0.0], [0.0, 1.0, -1.0], [3.0, 0.0, 1.0], [0.5, 0.5, 0.5]], dtype=torch.float64
+)
 
 
 def test_lerp_path_length_of_a_linear_generator_is_its_closed_form():
@@ -90,9 +91,14 @@ def test_agrees_with_torchmetrics_where_the_definitions_coincide():
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh())
     torch.manual_seed(0)
     theirs, _, _ = perceptual_path_length(
-        Seeded(net, 5), num_samples=500, batch_size=100, interpolation_method="lerp",
-        epsilon=1e-2, resize=None, sim_net=Distance(),
-    )  # fmt: skip
+        Seeded(net, 5),
+        num_samples=500,
+        batch_size=100,
+        interpolation_method="lerp",
+        epsilon=1e-2,
+        resize=None,
+        sim_net=Distance(),
+    )
     stream = Seeded(net, 5)
     a, b = stream.sample(500), stream.sample(500)
 
@@ -100,6 +106,7 @@ def test_agrees_with_torchmetrics_where_the_definitions_coincide():
         with torch.no_grad():
             return stream(z) / 127.5 - 1  # the rescale torchmetrics applies before its distance
 
-    ours = trimmed_mean(path_lengths(render, a, lerp(a, b, torch.full((500,), 1e-2)),
-                                     squared_distance, 1e-2))  # fmt: skip
+    ours = trimmed_mean(
+        path_lengths(render, a, lerp(a, b, torch.full((500,), 1e-2)), squared_distance, 1e-2)
+    )
     assert ours == pytest.approx(float(theirs), rel=1e-4)

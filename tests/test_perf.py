@@ -16,11 +16,28 @@ def test_make_perf_prints_every_table(tmp_path, capsys):
     job.mkdir()
     record = {"status": "ok", "run": {"method": "pixel_kmeans"}, "seconds": {"fit": 2.0}}
     (job / "results.json").write_text(json.dumps(record))
-    fidelity.main(["--n", "1000", "--neighbours-n", "300", "--manifold-n", "300",
-                   "--repeats", "1", "--sweep", str(tmp_path)])  # fmt: skip
+    fidelity.main(
+        [
+            "--n",
+            "1000",
+            "--neighbours-n",
+            "300",
+            "--manifold-n",
+            "300",
+            "--repeats",
+            "1",
+            "--sweep",
+            str(tmp_path),
+        ]
+    )
     out = capsys.readouterr().out
-    for line in ["| ganctrl ÷ torch-fidelity |", "| shared pass radii, k = 3 and 5 |",
-                 "| P/R + D/C, 2 × 300 × 512 |", "| pixel_kmeans | 2.0 |", "| FID |"]:  # fmt: skip
+    for line in [
+        "| ganctrl ÷ torch-fidelity |",
+        "| shared pass radii, k = 3 and 5 |",
+        "| P/R + D/C, 2 × 300 × 512 |",
+        "| pixel_kmeans | 2.0 |",
+        "| FID |",
+    ]:
         assert line in out
 
 

@@ -4,8 +4,8 @@ import time
 
 from hydra.core.utils import JobReturn, JobStatus
 
-from ganctrl.benchmarks.progress import SweepProgress, duration, progress_line, sweep_size
-from ganctrl.benchmarks.resume import SKIPPED
+from ganctrl.benchmarks.job.progress import SweepProgress, duration, progress_line, sweep_size
+from ganctrl.benchmarks.job.resume import SKIPPED
 
 
 def test_the_count_is_the_product_of_the_sweeps_with_the_command_line_last():
@@ -46,12 +46,16 @@ def test_time_spent_training_the_zoo_is_kept_out_of_the_estimate():
     it; the jobs left are estimated at the jobs' own time, (10 + 12) / 2 minutes each."""
     progress = SweepProgress()
     for minutes, trained in ((60, True), (12, False)):
-        record = {"status": "ok", "generator": {"trained_here": trained},
-                  "seconds": {"generator": 50 * 60.0 if trained else 3.0}}  # fmt: skip
+        record = {
+            "status": "ok",
+            "generator": {"trained_here": trained},
+            "seconds": {"generator": 50 * 60.0 if trained else 3.0},
+        }
         progress.job_start = time.perf_counter() - minutes * 60
         progress.on_job_end(None, JobReturn(status=JobStatus.COMPLETED, _return_value=record))
     assert progress.zoo_training == 50 * 60.0
     line = progress_line(3, 4, [3600.0, 720.0], zoo_training=progress.zoo_training)
-    assert line == ("sweep job 3 of 4; 2 done in 1h12m, about 22m00s left"
-                    " and any generator still to train")  # fmt: skip
+    assert line == (
+        "sweep job 3 of 4; 2 done in 1h12m, about 22m00s left and any generator still to train"
+    )
     assert progress_line(3, 4, [3600.0, 720.0]).endswith("about 1h12m left")

@@ -12,8 +12,21 @@ import pytest
 
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
 CONF = Path(__file__).parents[1] / "conf"
-TOP_KEYS = {"schema", "status", "run", "config", "config_hash", "trainer", "versions", "hardware",
-            "seconds", "metrics", "artifacts", "generator", "evaluation"}  # fmt: skip
+TOP_KEYS = {
+    "schema",
+    "status",
+    "run",
+    "config",
+    "config_hash",
+    "trainer",
+    "versions",
+    "hardware",
+    "seconds",
+    "metrics",
+    "artifacts",
+    "generator",
+    "evaluation",
+}
 
 
 def ganctrl(
@@ -28,9 +41,14 @@ def ganctrl(
     cache = cache or tmp_path / "cache"
     env = {**os.environ, "GANCTRL_CACHE": str(cache), "WANDB_MODE": "offline"}
     return subprocess.run(
-        [GANCTRL, *overrides], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=timeout, check=check,
-    )  # fmt: skip
+        [GANCTRL, *overrides],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=check,
+    )
 
 
 def results(tmp_path: Path) -> list[dict]:
@@ -47,16 +65,30 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert TOP_KEYS <= set(record)
     assert record["status"] == "ok" and record["schema"] == 1
     assert record["run"] == {
-        "method": "unconditional", "data": "mnist_subset", "generator": "dcgan",
-        "trainer": "cpu", "experiment": "smoke", "seed": 0, "control": "Unconditional",
-    }  # fmt: skip
+        "method": "unconditional",
+        "data": "mnist_subset",
+        "generator": "dcgan",
+        "trainer": "cpu",
+        "experiment": "smoke",
+        "seed": 0,
+        "control": "Unconditional",
+    }
     assert record["config"]["seed"] == 0 and record["config"]["generator"]["train"]["steps"] == 10
     assert {"python", "torch", "pytorch-lightning", "hydra-core"} <= set(record["versions"])
     assert record["hardware"]["device"] == "cpu"
     assert record["config"]["threads"] == record["hardware"]["torch_threads"]  # null written in
     assert {"data", "generator", "samples", "evaluate", "total"} <= set(record["seconds"])
-    assert {"fid", "is", "kid", "precision", "recall", "density", "coverage",
-            "confidence", "ppl_standard"} == set(record["metrics"])  # fmt: skip
+    assert {
+        "fid",
+        "is",
+        "kid",
+        "precision",
+        "recall",
+        "density",
+        "coverage",
+        "confidence",
+        "ppl_standard",
+    } == set(record["metrics"])
     assert record["metrics"]["fid"]["floor"] < record["metrics"]["fid"]["value"]
     assert record["evaluation"]["feature_net"]["convention"]["resize"] == "bilinear, no antialias"
     assert record["generator"]["trained_here"] is True
@@ -81,23 +113,36 @@ def test_bad_override_fails_before_any_work_naming_the_key(tmp_path):
 def test_a_missing_budget_fails_at_start_naming_the_method_and_the_profile(tmp_path):
     run = ganctrl(tmp_path, "method=imle_clusters_random", "profile.name=mini", check=False)
     assert run.returncode == 2 and "Traceback" not in run.stderr
-    assert ("config error: method.num_latents (method=imle_clusters_random): "
-            "ganctrl.methods.imle_clusters.IMLEClusters has no budget for profile 'mini'"
-            in run.stderr)  # fmt: skip
+    assert (
+        "config error: method.clustering.num_latents (method=imle_clusters_random): "
+        "ganctrl.methods.common.latent_clusters.LatentClustering has no budget for profile 'mini'"
+        in run.stderr
+    )
     assert not (tmp_path / "cache").exists()
 
 
 def test_a_method_with_its_own_schedule_is_refused_under_ddp(tmp_path):
-    run = ganctrl(tmp_path, "experiment=smoke", "method=imle_clusters", "trainer.devices=2",
-                  "+trainer.strategy=ddp", check=False)  # fmt: skip
+    run = ganctrl(
+        tmp_path,
+        "experiment=smoke",
+        "method=imle_clusters",
+        "trainer.devices=2",
+        "+trainer.strategy=ddp",
+        check=False,
+    )
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert "method=imle_clusters (IMLEClusters)" in run.stderr and "2 processes" in run.stderr
     assert not (tmp_path / "cache").exists()
 
 
 def test_failed_job_records_its_failure(tmp_path, shared_cache):
-    run = ganctrl(tmp_path, "experiment=smoke", "generator.checkpoint=/no/such.pt",
-                  cache=shared_cache, check=False)  # fmt: skip
+    run = ganctrl(
+        tmp_path,
+        "experiment=smoke",
+        "generator.checkpoint=/no/such.pt",
+        cache=shared_cache,
+        check=False,
+    )
     assert run.returncode != 0
     (record,) = results(tmp_path)
     assert record["status"] == "failed" and "/no/such.pt" in record["error"]
@@ -105,20 +150,47 @@ def test_failed_job_records_its_failure(tmp_path, shared_cache):
 
 def test_a_failing_job_leaves_the_rest_of_its_sweep_running(tmp_path, shared_cache):
     """The unconditional row needs the missing checkpoint, pixel k-means does not."""
-    run = ganctrl(tmp_path, "-m", "experiment=smoke", "logger=csv",
-                  "method=unconditional,pixel_kmeans", "generator.checkpoint=/no/such.pt",
-                  cache=shared_cache, check=False)  # fmt: skip
+    run = ganctrl(
+        tmp_path,
+        "-m",
+        "experiment=smoke",
+        "logger=csv",
+        "method=unconditional,pixel_kmeans",
+        "generator.checkpoint=/no/such.pt",
+        cache=shared_cache,
+        check=False,
+    )
     assert run.returncode != 0  # the sweep says something failed, after running every job
     status = {r["run"]["method"]: r["status"] for r in results(tmp_path)}
     assert status == {"unconditional": "failed", "pixel_kmeans": "ok"}
+    # the leaderboard reads the jobs' own records (checked against the schema as it reads)
+    leaderboard = subprocess.run(
+        [sys.executable, "-m", "ganctrl.benchmarks.leaderboard", "outputs", "--out", "board"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "2 jobs (1 without results)" in leaderboard.stdout
+    board = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "| pixel_kmeans | real images |" in board and "| unconditional | 0 | failed |" in board
 
 
 @pytest.mark.slow
 def test_a_submitit_local_sweep_runs_each_job_in_a_process_of_its_own(tmp_path, shared_cache):
     """The submitit launchers (local here, SLURM on a cluster) start one process per job."""
-    ganctrl(tmp_path, "-m", "experiment=smoke", "logger=csv", "method=pixel_kmeans", "seed=0,1",
-            "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10",
-            cache=shared_cache)  # fmt: skip
+    ganctrl(
+        tmp_path,
+        "-m",
+        "experiment=smoke",
+        "logger=csv",
+        "method=pixel_kmeans",
+        "seed=0,1",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=10",
+        cache=shared_cache,
+    )
     records = results(tmp_path)
     assert sorted(r["run"]["seed"] for r in records) == [0, 1]
     assert all(r["status"] == "ok" and "nmi" in r["metrics"] for r in records)
@@ -133,12 +205,20 @@ def test_two_process_cpu_ddp_runs_a_gan_method_and_rank_zero_alone_writes(tmp_pa
     this pins that DDP runs end to end with one record, not that it trains like one process:
     the metrics must land within 1% (FID, KID) or 0.05 (shares) of the single-process run's."""
     common = ("experiment=smoke", "logger=csv", "method=triple_coupled")
-    ganctrl(tmp_path, *common, "trainer=cpu", "trainer.devices=2",
-            "+trainer.strategy=ddp_find_unused_parameters_true", "hydra.run.dir=outputs/ddp",
-            cache=shared_cache)  # fmt: skip
+    ganctrl(
+        tmp_path,
+        *common,
+        "trainer=cpu",
+        "trainer.devices=2",
+        "+trainer.strategy=ddp_find_unused_parameters_true",
+        "hydra.run.dir=outputs/ddp",
+        cache=shared_cache,
+    )
     ganctrl(tmp_path, *common, "hydra.run.dir=outputs/single", cache=shared_cache)
-    ddp, single = (json.loads((tmp_path / "outputs" / name / "results.json").read_text())
-                   for name in ("ddp", "single"))  # fmt: skip
+    ddp, single = (
+        json.loads((tmp_path / "outputs" / name / "results.json").read_text())
+        for name in ("ddp", "single")
+    )
     assert ddp["status"] == "ok" and ddp["trainer"]["devices"] == 2
     other_rank = (tmp_path / "outputs/ddp/train_ddp_process_1.log").read_text()
     assert "results:" not in other_rank  # rank 1 trained, and left the record to rank 0
@@ -155,9 +235,16 @@ def test_two_process_cpu_ddp_runs_a_gan_method_and_rank_zero_alone_writes(tmp_pa
 @pytest.mark.slow
 def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, shared_cache):
     """The basic launcher runs every job in one process; each must close its own wandb run."""
-    ganctrl(tmp_path, "-m", "experiment=smoke", "logger=wandb", "seed=0,1,2",
-            "generator.seed=${seed}", "+trainer.enable_model_summary=true",
-            cache=shared_cache)  # fmt: skip
+    ganctrl(
+        tmp_path,
+        "-m",
+        "experiment=smoke",
+        "logger=wandb",
+        "seed=0,1,2",
+        "generator.seed=${seed}",
+        "+trainer.enable_model_summary=true",
+        cache=shared_cache,
+    )
     records = results(tmp_path)
     assert sorted(r["run"]["seed"] for r in records) == [0, 1, 2]
     # the user's trainer setting, not the harness default (False), reached every job's record
@@ -175,8 +262,13 @@ def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, sh
         assert not any(json.dumps(fid).encode() in logged for fid in fids - {own})
         # tagged by method, data and seed, grouped by the sweep, every picture logged
         seed = record["run"]["seed"]
-        for text in ("method=unconditional", "data=mnist_subset", f"seed={seed}",
-                     str(run_dir.parent), "pictures/grid"):  # fmt: skip
+        for text in (
+            "method=unconditional",
+            "data=mnist_subset",
+            f"seed={seed}",
+            str(run_dir.parent),
+            "pictures/grid",
+        ):
             assert text.encode() in logged, text
 
 
@@ -184,8 +276,15 @@ def test_multirun_leaves_one_wandb_run_per_job_with_its_own_metrics(tmp_path, sh
 def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, shared_cache):
     """`make bench-full`'s sweep, narrowed to one data set: every conf/method option is a row."""
     start = time.perf_counter()
-    ganctrl(tmp_path, "-m", "bench=full", "experiment=smoke", "data=mnist_subset",
-            cache=shared_cache, timeout=600)  # fmt: skip
+    ganctrl(
+        tmp_path,
+        "-m",
+        "bench=full",
+        "experiment=smoke",
+        "data=mnist_subset",
+        cache=shared_cache,
+        timeout=600,
+    )
     assert time.perf_counter() - start < 5 * 60
     records = results(tmp_path)
     rows = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
@@ -201,8 +300,14 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         assert record["config"]["method"]["epochs"] == 2  # the smoke budget was applied
         training = record["training"]
         assert sum(training["cluster_sizes"]) == 1000 and training["iterations"] == 10 * 2
-        expected = {"generated_purity", "class_coverage", "source_purity", "latent_spread_ratio",
-                    "unconditional_recall", "unconditional_coverage"}  # fmt: skip
+        expected = {
+            "generated_purity",
+            "class_coverage",
+            "source_purity",
+            "latent_spread_ratio",
+            "unconditional_recall",
+            "unconditional_coverage",
+        }
         assert expected <= set(record["metrics"])
         run_dir = Path(record["config"]["paths"]["output"])
         for name in ("grid", "cluster_0", "cluster_9", "source_grid"):
@@ -218,8 +323,16 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     for method in ("random_directions", "axis_directions", "ganspace", "sefa"):
         record = by_method[method]
         assert record["run"]["control"] == "LinearDirections"
-        expected = {"edit_scale", "image_change", "rca_posthoc", "ppl_directions",
-                    "ppl_directions_calibrated", "s_disent", "n_attr", "ppl_standard"}  # fmt: skip
+        expected = {
+            "edit_scale",
+            "image_change",
+            "rca_posthoc",
+            "ppl_directions",
+            "ppl_directions_calibrated",
+            "s_disent",
+            "n_attr",
+            "ppl_standard",
+        }
         assert expected <= set(record["metrics"]), method
         run_dir = Path(record["config"]["paths"]["output"])
         for name in ("grid", "traversals", "attribute_change"):
@@ -259,10 +372,12 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
         assert (run_dir / coupled["artifacts"][name]).stat().st_size > 0, name
     assert baseline["run"]["control"] == "Unconditional" and "fid" in baseline["metrics"]
     # Table 3's rows and the pixel sensor: the same class, one setting changed each.
-    changed = {"triple_coupled_no_same": ("lambda_same", 0.0),
-               "triple_coupled_no_diff": ("lambda_diff", 0.0),
-               "triple_coupled_minimax": ("objective", "minimax"),
-               "triple_coupled_pixels": ("sensor", "pixels")}  # fmt: skip
+    changed = {
+        "triple_coupled_no_same": ("lambda_same", 0.0),
+        "triple_coupled_no_diff": ("lambda_diff", 0.0),
+        "triple_coupled_minimax": ("objective", "minimax"),
+        "triple_coupled_pixels": ("sensor", "pixels"),
+    }
     for method, (key, value) in changed.items():
         record = by_method[method]
         assert record["config"]["method"][key] == value and record["status"] == "ok", method
@@ -280,8 +395,9 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
     # Run again, the sweep skips every finished job and leaves its results as they were.
     written = {p: p.stat().st_mtime_ns for p in (tmp_path / "outputs").rglob("results.json")}
     start = time.perf_counter()
-    rerun = ganctrl(tmp_path, "-m", "bench=full", "experiment=smoke", "data=mnist_subset",
-                    cache=shared_cache)  # fmt: skip
+    rerun = ganctrl(
+        tmp_path, "-m", "bench=full", "experiment=smoke", "data=mnist_subset", cache=shared_cache
+    )
     assert time.perf_counter() - start < 60
     log = rerun.stdout + rerun.stderr
     assert log.count("holds this config's finished results") == len(rows)
@@ -294,9 +410,17 @@ def test_the_bench_runs_every_method_row_imle_within_a_minute_each(tmp_path, sha
 @pytest.mark.slow
 def test_imle_layer_sweep_on_stylegan_lite_keeps_every_job(tmp_path, shared_cache):
     """Jobs that differ only in a method setting get folders of their own."""
-    ganctrl(tmp_path, "-m", "experiment=smoke", "method=imle_clusters", "generator=stylegan_lite",
-            "method.clusters=3", "method.layer=2,3", cache=shared_cache)  # fmt: skip
+    ganctrl(
+        tmp_path,
+        "-m",
+        "experiment=smoke",
+        "method=imle_clusters",
+        "generator=stylegan_lite",
+        "method.clustering.clusters=3",
+        "method.clustering.layer=2,3",
+        cache=shared_cache,
+    )
     records = results(tmp_path)
-    assert sorted(r["config"]["method"]["layer"] for r in records) == [2, 3]
+    assert sorted(r["config"]["method"]["clustering"]["layer"] for r in records) == [2, 3]
     assert all(r["status"] == "ok" and r["run"]["generator"] == "stylegan_lite" for r in records)
     assert all(len(r["training"]["cluster_sizes"]) == 3 for r in records)

@@ -44,5 +44,7 @@ def test_the_sensor_leaves_the_job_s_gpu_stream_alone_and_keeps_its_weights(cuda
     assert cuda_seeds == []
     torch.manual_seed(4)
     reference = torchvision.models.alexnet(weights=None).features
-    assert all(torch.equal(a, b) for a, b in zip(sensor.features.parameters(),
-                                                  reference.parameters(), strict=True))  # fmt: skip
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(sensor.features.parameters(), reference.parameters(), strict=True)
+    )

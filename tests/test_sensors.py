@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from ganctrl.benchmarks.sensor_rates import sensor_rates
+from ganctrl.benchmarks.studies.sensor_rates import sensor_rates
 from ganctrl.methods.backbones.sensors import (
     SENSORS,
     feature_extractor,

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from ganctrl.benchmarks.config import ConfigError
-from ganctrl.benchmarks.trainer import (
+from ganctrl.benchmarks.job.config import ConfigError
+from ganctrl.benchmarks.job.trainer import (
     build_trainer,
     job_device,
     pin_threads,

@@ -2,13 +2,13 @@
 which label, and each loss term against its equation on hand-made logits."""
 
 import pytest
-import pytorch_lightning as pl
 import torch
+from trainers import quiet_trainer
 
 from ganctrl.methods.backbones.dcgan import DCGANDiscriminator
 from ganctrl.methods.backbones.sngan import SNGANGenerator
-from ganctrl.methods.base import Unconditional
-from ganctrl.methods.triple_coupled import (
+from ganctrl.methods.common.contract import Unconditional
+from ganctrl.methods.triple_coupled.method import (
     FeatureConditioned,
     TripleCoupledGAN,
     coupled_discriminator_loss,
@@ -53,8 +53,9 @@ class ToyNetworks:
     image_shape = (1, 32, 32)
 
     def generator(self, **changes):
-        return SNGANGenerator(**{"channels": 1, "image_size": 32, "z_dim": 8, "width": 4,
-                                 **changes})  # fmt: skip
+        return SNGANGenerator(
+            **{"channels": 1, "image_size": 32, "z_dim": 8, "width": 4, **changes}
+        )
 
     def discriminator(self, **changes):
         return DCGANDiscriminator(**{"channels": 1, "image_size": 32, "width": 4, **changes})
@@ -75,8 +76,11 @@ def test_d_sees_adv_same_and_diff_pairs_under_their_labels():
     loss = method.coupled_d_loss(real, positive, negative, fake)
     seen = method.discriminator.seen
     assert seen.shape == (6, 2, 32, 32)  # three kinds of pairs, channels concatenated
-    expected_pairs = [coupled_pair(positive, fake), coupled_pair(real, positive),
-                      coupled_pair(real, negative)]  # fmt: skip
+    expected_pairs = [
+        coupled_pair(positive, fake),
+        coupled_pair(real, positive),
+        coupled_pair(real, negative),
+    ]
     assert torch.equal(seen, torch.cat(expected_pairs))
     logits = [torch.full((2,), v) for v in (0.2, 0.1, 0.1)]  # each pair's first image's mean
     assert loss == pytest.approx(float(coupled_discriminator_loss(*logits, (1.0, 2.0, 1.0))))
@@ -89,8 +93,9 @@ def test_d_sees_adv_same_and_diff_pairs_under_their_labels():
 
 def test_g_reads_the_bank_s_codes_centred_at_unit_rms():
     images = torch.rand(16, 1, 32, 32) * 2 - 1
-    method = TripleCoupledGAN(ToyNetworks(), images, steps=1, sensor="pixels", bank_size=16,
-                              batch_size=4)  # fmt: skip
+    method = TripleCoupledGAN(
+        ToyNetworks(), images, steps=1, sensor="pixels", bank_size=16, batch_size=4
+    )
     method.on_fit_start()
     bank = method.condition(method.feature_bank)
     assert bank.mean(dim=0).abs().max() < 1e-5
@@ -111,10 +116,13 @@ def test_a_dropped_term_is_not_computed():
 
 def test_settings_are_checked_and_the_baseline_is_featureless():
     net = ToyNetworks()
-    for bad, match in [({"sensor": "sift"}, "sensor"), ({"objective": "wgan"}, "objective"),
-                       ({"sensor": "none"}, "needs a sensor"),
-                       ({"lambda_adv": 0.0}, "lambda_adv=0"),
-                       ({"d_every": 0}, "d_every")]:  # fmt: skip
+    for bad, match in [
+        ({"sensor": "sift"}, "sensor"),
+        ({"objective": "wgan"}, "objective"),
+        ({"sensor": "none"}, "needs a sensor"),
+        ({"lambda_adv": 0.0}, "lambda_adv=0"),
+        ({"d_every": 0}, "d_every"),
+    ]:
         with pytest.raises(ValueError, match=match):
             TripleCoupledGAN(net, IMAGES, steps=1, **bad)
     pixels = TripleCoupledGAN(net, IMAGES, steps=1, sensor="pixels")
@@ -145,8 +153,9 @@ def test_the_control_samples_like_its_exemplars_from_their_features():
 
 def test_training_reads_each_batch_s_features_from_one_pass_over_the_training_images(monkeypatch):
     images = torch.rand(12, 1, 32, 32) * 2 - 1
-    method = TripleCoupledGAN(ToyNetworks(), images, steps=3, sensor="pixels", bank_size=4,
-                              batch_size=4)  # fmt: skip
+    method = TripleCoupledGAN(
+        ToyNetworks(), images, steps=3, sensor="pixels", bank_size=4, batch_size=4
+    )
     seen = []
     original = method.generator.forward
 
@@ -155,13 +164,11 @@ def test_training_reads_each_batch_s_features_from_one_pass_over_the_training_im
         return original(z, cond=cond)
 
     monkeypatch.setattr(method.generator, "forward", recording)
-    pl.Trainer(max_epochs=-1, accelerator="cpu", logger=False, enable_checkpointing=False,
-               enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
+    quiet_trainer(max_epochs=-1).fit(method)
     assert method.iteration == 3 and torch.equal(method.image_features, images.flatten(1))
     in_g = method.condition(images.flatten(1))
     for cond in seen[:3]:  # G's input in each step: some four training images' pixels, centred
-        rows = [int(torch.nonzero((in_g - c).abs().sum(dim=1) < 1e-4)[0])
-                for c in cond]  # fmt: skip
+        rows = [int(torch.nonzero((in_g - c).abs().sum(dim=1) < 1e-4)[0]) for c in cond]
         assert len(set(rows)) == 4
 
 
@@ -169,12 +176,12 @@ def first_step_losses(monkeypatch, **settings) -> tuple[TripleCoupledGAN, torch.
     """A seeded toy triple-coupled GAN fitted for one step, and that step's G and D losses."""
     torch.manual_seed(0)
     images = torch.rand(12, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    method = TripleCoupledGAN(ToyNetworks(), images, steps=1, sensor="pixels", bank_size=4,
-                              batch_size=4, **settings)  # fmt: skip
+    method = TripleCoupledGAN(
+        ToyNetworks(), images, steps=1, sensor="pixels", bank_size=4, batch_size=4, **settings
+    )
     logged = {}
     monkeypatch.setattr(method, "log", lambda name, value, **_: logged.setdefault(name, value))
-    pl.Trainer(max_epochs=-1, accelerator="cpu", logger=False, enable_checkpointing=False,
-               enable_progress_bar=False, enable_model_summary=False).fit(method)  # fmt: skip
+    quiet_trainer(max_epochs=-1).fit(method)
     return method, torch.stack([logged["loss/g"], logged["loss/d"]]).detach()
 
 

@@ -1,11 +1,11 @@
 import pytest
 import torch
-from pytorch_lightning import Trainer
 from torch.utils.data import DataLoader
+from trainers import quiet_trainer
 
 from ganctrl.methods.backbones.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganctrl.methods.backbones.stylegan_lite import StyleGANLiteGenerator
-from ganctrl.methods.unconditional import UnconditionalGAN
+from ganctrl.methods.unconditional.method import UnconditionalGAN
 
 
 def _gan(generator, **recipe):
@@ -37,12 +37,11 @@ def test_a_training_step_updates_the_ema_and_sampling_uses_it(r1_gamma):
     torch.manual_seed(0)
     gan = _gan(DCGANGenerator(channels=1, width=8), ema_beta=0.75, r1_gamma=r1_gamma, r1_every=1)
     initial = [p.clone() for p in gan.generator.parameters()]
-    trainer = Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1, logger=False,
-                      enable_checkpointing=False, enable_progress_bar=False,
-                      enable_model_summary=False)  # fmt: skip
+    trainer = quiet_trainer(limit_train_batches=1)
     trainer.fit(gan, DataLoader(torch.rand(8, 1, 32, 32) * 2 - 1, batch_size=8))
-    for mean, old, new in zip(gan.generator_ema.parameters(), initial, gan.generator.parameters(),
-                              strict=True):  # fmt: skip
+    for mean, old, new in zip(
+        gan.generator_ema.parameters(), initial, gan.generator.parameters(), strict=True
+    ):
         assert not torch.equal(old, new)  # G took a step
         torch.testing.assert_close(mean, 0.75 * old + 0.25 * new)
     sampler = gan.sampling_generator()

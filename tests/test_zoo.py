@@ -6,22 +6,22 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from ganctrl.benchmarks import quality, zoo
-from ganctrl.benchmarks.trainer import build_trainer
+from ganctrl.benchmarks.job.trainer import build_trainer
+from ganctrl.benchmarks.zoo import generators, quality
 
 WORKER = """
 import sys
 from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
-from ganctrl.benchmarks import zoo
-from ganctrl.benchmarks.config import register_schema
-from ganctrl.benchmarks.trainer import build_trainer
+from ganctrl.benchmarks.zoo import generators
+from ganctrl.benchmarks.job.config import register_schema
+from ganctrl.benchmarks.job.trainer import build_trainer
 register_schema()
 with initialize_config_module("ganctrl.conf", version_base="1.3"):
     cfg = compose("config", overrides=["experiment=smoke", "generator.train.steps=150"])
 dm = instantiate(cfg.data)
 dm.setup()
-entry = zoo.pretrained(cfg.generator, cfg.data, dm, sys.argv[1], "test",
+entry = generators.pretrained(cfg.generator, cfg.data, dm, sys.argv[1], "test",
                        lambda label, callbacks: build_trainer(cfg.trainer, label,
                                                               callbacks=callbacks),
                        cfg.metrics, "cpu")
@@ -37,11 +37,16 @@ def same_weights(a, b) -> bool:
 def _pretrained(cfg, cache):
     dm = instantiate(cfg.data)
     dm.setup()
-    return zoo.pretrained(
-        cfg.generator, cfg.data, dm, cache, "test",
+    return generators.pretrained(
+        cfg.generator,
+        cfg.data,
+        dm,
+        cache,
+        "test",
         lambda label, callbacks: build_trainer(cfg.trainer, label, callbacks=callbacks),
-        cfg.metrics, "cpu",
-    )  # fmt: skip
+        cfg.metrics,
+        "cpu",
+    )
 
 
 @pytest.mark.slow
@@ -96,8 +101,9 @@ def test_user_checkpoint_is_loaded_with_weights_only(compose_cfg, tmp_path):
 
 
 @pytest.mark.slow
-def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg, tmp_path,
-                                                                     monkeypatch):  # fmt: skip
+def test_quality_is_measured_once_per_protocol_and_the_curve_written(
+    compose_cfg, tmp_path, monkeypatch
+):
     first = _pretrained(compose_cfg("experiment=smoke", "generator.curve_every=4"), tmp_path)
     (sidecar,) = (tmp_path / "generators").glob("*.quality-*.json")
     assert json.loads(sidecar.read_text()) == first.quality
@@ -121,8 +127,9 @@ def test_quality_is_measured_once_per_protocol_and_the_curve_written(compose_cfg
     assert len(list((tmp_path / "generators").glob("*.quality-*.json"))) == 2
     # a job that runs one other family still measures a new protocol's quality in full
     one_family = ("experiment=smoke", "metrics.n=120", "metrics.families=[directions]")
-    assert set(quality.QUALITY_METRICS) <= set(_pretrained(compose_cfg(*one_family),
-                                                           tmp_path).quality)  # fmt: skip
+    assert set(quality.QUALITY_METRICS) <= set(
+        _pretrained(compose_cfg(*one_family), tmp_path).quality
+    )
 
 
 def test_the_zoo_key_changes_with_the_threads_and_the_device_it_trains_on(
@@ -132,18 +139,19 @@ def test_the_zoo_key_changes_with_the_threads_and_the_device_it_trains_on(
     keys = set()
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        keys.add(zoo.zoo_key(cfg.data, cfg.generator, "cpu"))
+        keys.add(generators.zoo_key(cfg.data, cfg.generator, "cpu"))
     for gpu in ("NVIDIA H200", "NVIDIA A100-SXM4-80GB"):
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda device, gpu=gpu: gpu)
-        keys.add(zoo.zoo_key(cfg.data, cfg.generator, torch.device("cuda", 0)))
+        keys.add(generators.zoo_key(cfg.data, cfg.generator, torch.device("cuda", 0)))
     assert len(keys) == 4
 
 
 @pytest.mark.slow
-def test_a_change_to_the_code_that_trains_a_generator_retrains_it(compose_cfg, tmp_path,
-                                                                  monkeypatch):  # fmt: skip
+def test_a_change_to_the_code_that_trains_a_generator_retrains_it(
+    compose_cfg, tmp_path, monkeypatch
+):
     cfg = compose_cfg("experiment=smoke")
     first = _pretrained(cfg, tmp_path)
-    monkeypatch.setattr(zoo, "code_version", lambda *objects: "edited backbone")
+    monkeypatch.setattr(generators, "code_version", lambda *objects: "edited backbone")
     changed = _pretrained(cfg, tmp_path)
     assert changed.trained and changed.path != first.path

@@ -11,7 +11,6 @@ both tools run there, and each line also gives the peak GPU memory it allocated.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import time
@@ -24,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganctrl.benchmarks.job import schema
 from ganctrl.metrics import fidelity
 from ganctrl.metrics.neighbours import KidDraws, ReferenceSet, compare
 
@@ -37,9 +37,15 @@ class RandomNet(nn.Module):
         super().__init__()
         torch.manual_seed(seed)
         self.trunk = nn.Sequential(
-            nn.Conv2d(3, 64, 3, 2, 1), nn.ReLU(), nn.Conv2d(64, 128, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(128, features, 3, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        )  # fmt: skip
+            nn.Conv2d(3, 64, 3, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(64, 128, 3, 2, 1),
+            nn.ReLU(),
+            nn.Conv2d(128, features, 3, 2, 1),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(features, CLASSES)
         nn.init.normal_(self.head.weight, std=0.5)  # confident enough for IS to move from 1
         self.eval().requires_grad_(False)
@@ -152,11 +158,19 @@ def torch_fidelity_four(net: RandomNet, real_images, fake_images) -> dict:
     if "ganctrl_random_net" not in FEATURE_EXTRACTORS_REGISTRY:
         torch_fidelity.register_feature_extractor("ganctrl_random_net", Extractor)
     return torch_fidelity.calculate_metrics(
-        input1=Images(fake_images), input2=Images(real_images), batch_size=500,
-        cuda=net.device.type == "cuda", feature_extractor="ganctrl_random_net",
-        isc=True, fid=True, kid=True, prc=True,
-        cache=False, verbose=False, save_cpu_ram=True,  # no loader workers, as ours
-    )  # fmt: skip
+        input1=Images(fake_images),
+        input2=Images(real_images),
+        batch_size=500,
+        cuda=net.device.type == "cuda",
+        feature_extractor="ganctrl_random_net",
+        isc=True,
+        fid=True,
+        kid=True,
+        prc=True,
+        cache=False,
+        verbose=False,
+        save_cpu_ram=True,  # no loader workers, as ours
+    )
 
 
 class Row(NamedTuple):
@@ -215,9 +229,10 @@ def neighbour_table(n: int, device: torch.device) -> list[Row]:
     theirs = timed(
         lambda: NearestNeighbors(n_neighbors=6, n_jobs=-1).fit(points).kneighbors(points), 1, device
     )
-    return [Row("scikit-learn NearestNeighbors, k = 6", theirs.seconds, theirs.seconds),
-            Row("shared pass radii, k = 3 and 5", ours.seconds, theirs.seconds,
-                ours.peak_gib)]  # fmt: skip
+    return [
+        Row("scikit-learn NearestNeighbors, k = 6", theirs.seconds, theirs.seconds),
+        Row("shared pass radii, k = 3 and 5", ours.seconds, theirs.seconds, ours.peak_gib),
+    ]
 
 
 def manifold_table(n: int, features: int, device: torch.device) -> list[Row]:
@@ -237,8 +252,12 @@ def stage_table(sweep: Path) -> dict[str, dict[str, float]]:
     """Median seconds per stage of each method's finished jobs under `sweep`."""
     stages: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for path in sweep.rglob("results.json"):
-        record = json.loads(path.read_text())
-        if record.get("status") == "ok":
+        try:
+            record = schema.read(path)
+        except schema.SchemaError as error:  # an older sweep's record: its layout is not ours
+            print(f"skipped: {error}")
+            continue
+        if record["status"] == "ok":
             for stage, seconds in record["seconds"].items():
                 stages[record["run"]["method"]][stage].append(seconds)
     return {m: {s: statistics.median(v) for s, v in by.items()} for m, by in sorted(stages.items())}
@@ -269,8 +288,10 @@ def main(argv=None) -> None:
     device = torch.device(("cuda" if cuda else "cpu") if args.device == "auto" else args.device)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
-    title = (f"Fidelity at N = {args.n}, {args.features}-d features "
-             "(ratios to the bare pass; the last: to torch-fidelity)")  # fmt: skip
+    title = (
+        f"Fidelity at N = {args.n}, {args.features}-d features "
+        "(ratios to the bare pass; the last: to torch-fidelity)"
+    )
     rows, stages = fidelity_table(args.n, args.repeats, args.features, device)
     print_ratios(title, rows)
     print_ratios("ganctrl's last run by stage (ratios to the bare pass)", stages)

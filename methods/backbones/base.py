@@ -25,3 +25,23 @@ class GeneratorBase(nn.Module):
     def check_layer(self, layer: int) -> None:
         if not 1 <= layer <= self.num_blocks:
             raise ValueError(f"layer must lie in [1, {self.num_blocks}], got {layer}")
+
+
+SPACES = ("z", "w")
+
+
+def latent_space(generator: nn.Module) -> str:
+    """ "w" for a style-based generator (it has a mapping network), else "z"."""
+    return "w" if hasattr(generator, "mapping") and hasattr(generator, "synthesis") else "z"
+
+
+def space_dim(generator: nn.Module, space: str) -> int:
+    return generator.w_dim if space == "w" else generator.z_dim
+
+
+@torch.no_grad()
+def synthesise(generator: nn.Module, ws: torch.Tensor, batch_size: int) -> torch.Tensor:
+    """A style-based G's synthesis network over w⁺ latents (B, num_ws, w_dim), in batches."""
+    return torch.cat(
+        [generator.synthesis(ws[i : i + batch_size]) for i in range(0, len(ws), batch_size)]
+    )

@@ -53,8 +53,9 @@ class AlexNetSensor(nn.Module):
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
         if images.shape[-1] != self.input_size or images.shape[-2] != self.input_size:
-            images = F.interpolate(images, size=self.input_size, mode="bilinear",
-                                   align_corners=False, antialias=False)  # fmt: skip
+            images = F.interpolate(
+                images, size=self.input_size, mode="bilinear", align_corners=False, antialias=False
+            )
         return ((images + 1) / 2 - self.mean) / self.std
 
     def forward(self, images: torch.Tensor, depth: int = len(TAP_INDICES)) -> list[torch.Tensor]:
@@ -108,8 +109,13 @@ class Pixels(nn.Module):
         return images.flatten(1)
 
 
-def feature_extractor(sensor: str, layer: int = 5, seed: int = 0, input_size: int = 64,
-                      weights_path: str | None = None) -> nn.Module:  # fmt: skip
+def feature_extractor(
+    sensor: str,
+    layer: int = 5,
+    seed: int = 0,
+    input_size: int = 64,
+    weights_path: str | None = None,
+) -> nn.Module:
     """A frozen images → (N, D) feature map: a pooled AlexNet conv map, or the pixels."""
     if sensor == "pixels":
         return Pixels()
@@ -117,7 +123,9 @@ def feature_extractor(sensor: str, layer: int = 5, seed: int = 0, input_size: in
         return PooledTap(random_alexnet(seed, input_size), layer)
     if sensor == "imagenet_alexnet":
         if weights_path is None:
-            raise ValueError("sensor=imagenet_alexnet needs sensor_weights: a torchvision "
-                             "AlexNet state_dict file (nothing is downloaded)")  # fmt: skip
+            raise ValueError(
+                "sensor=imagenet_alexnet needs sensor_weights: a torchvision "
+                "AlexNet state_dict file (nothing is downloaded)"
+            )
         return PooledTap(imagenet_alexnet(weights_path, input_size), layer)
     raise ValueError(f"sensor must be one of {FEATURE_SENSORS}, got {sensor!r}")

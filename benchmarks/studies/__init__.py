@@ -1,0 +1,1 @@
+"""Studies beside the bench: questions about the harness itself, answered by running it."""

@@ -1,0 +1,3 @@
+"""The generator zoo: pretrained generators per (data, backbone), their quality and training
+curves.
+"""

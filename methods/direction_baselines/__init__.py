@@ -1,0 +1,1 @@
+"""The closed-form direction baselines (random, axes, GANSpace, SeFa) as one plugin."""

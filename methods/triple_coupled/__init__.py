@@ -1,0 +1,3 @@
+"""Method 2 (Durall et al.): the triple-coupled latent-conditioned GAN, its featureless baseline
+and its ablations.
+"""
