@@ -421,3 +421,14 @@ def test_one_real_neighbour_pass_serves_every_family(digits, cache, monkeypatch)
     m = evaluate(ReplayLatentClusters(digits, False), digits, SETTINGS, cache, "cpu")["metrics"]
     assert formed == [((3, 5), True)]
     assert {"kid", "recall", "unconditional_recall", "unconditional_coverage"} <= set(m)
+
+
+def test_every_family_found_by_the_package_has_its_settings_node():
+    """metrics/__init__.py imports every module before settings.py assembles the `metrics` node:
+    a family registered later would run with no settings of its own."""
+    from dataclasses import fields
+
+    from ganctrl.metrics.evaluate import FAMILIES
+
+    assert len(FAMILIES) == 6
+    assert set(FAMILIES) <= {f.name for f in fields(MetricsConfig)}

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from job_records import record
 
 from ganctrl.benchmarks.perf import fidelity
 
@@ -14,8 +15,8 @@ from ganctrl.benchmarks.perf import fidelity
 def test_make_perf_prints_every_table(tmp_path, capsys):
     job = tmp_path / "data=mnist_subset,method=pixel_kmeans,seed=0"
     job.mkdir()
-    record = {"status": "ok", "run": {"method": "pixel_kmeans"}, "seconds": {"fit": 2.0}}
-    (job / "results.json").write_text(json.dumps(record))
+    ok = record({"method": "pixel_kmeans", "data": "mnist_subset", "seed": 0}, {}, {})
+    (job / "results.json").write_text(json.dumps({**ok, "seconds": {"fit": 2.0}}))
     fidelity.main(
         [
             "--n",

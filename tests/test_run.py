@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ganctrl.benchmarks.job.schema import SCHEMA_VERSION
+
 GANCTRL = str(Path(sys.executable).with_name("ganctrl"))
 CONF = Path(__file__).parents[1] / "conf"
 TOP_KEYS = {
@@ -63,7 +65,7 @@ def test_smoke_job_end_to_end_under_a_minute(tmp_path):
     assert time.perf_counter() - start < 60
     (record,) = results(tmp_path)
     assert TOP_KEYS <= set(record)
-    assert record["status"] == "ok" and record["schema"] == 1
+    assert record["status"] == "ok" and record["schema"] == SCHEMA_VERSION
     assert record["run"] == {
         "method": "unconditional",
         "data": "mnist_subset",
