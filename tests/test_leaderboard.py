@@ -393,3 +393,15 @@ def test_a_family_registered_here_reaches_the_leaderboard_ranked_as_it_declares(
     md = (tmp_path / "out" / "leaderboard.md").read_text()
     assert "## mnist_subset: toy" in md
     assert "| low | dcgan | **1.000** | 1 |" in md and "| high | dcgan | 2.000 | 1 |" in md
+
+
+def test_a_nested_seed_never_splits_a_row_and_a_nested_setting_labels_it(tmp_path):
+    """IMLE's clustering node carries the job's seed too (`clustering.seed: ${seed}`)."""
+    sweep = tmp_path / "sweep"
+    for name, seed, layer in (("0", 0, 2), ("1", 1, 2), ("2", 0, 3)):
+        clustering = {"layer": layer, "seed": seed}
+        write_job(sweep, name, "imle_clusters", seed, {"purity": 0.5}, clustering=clustering)
+    main([str(sweep), "--out", str(tmp_path / "out")])
+    summary = pd.read_csv(tmp_path / "out" / "leaderboard.csv").set_index("row")
+    assert summary.loc["imle_clusters [clustering.layer=2]", "seeds"] == 2
+    assert summary.loc["imle_clusters [clustering.layer=3]", "seeds"] == 1

@@ -113,7 +113,7 @@ def check(value: Any, kind: Any = Record, where: str = "results.json") -> None:
 
 
 def _expect(value: Any, kind: type, where: str) -> None:
-    # JSON has no int/bool distinction that Python keeps: True is not a number here
+    # isinstance(True, int) holds, but in a record a bool is never a count or a seed
     wrong_bool = isinstance(value, bool) and kind is not bool
     if wrong_bool or not isinstance(value, kind):
         raise SchemaError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")

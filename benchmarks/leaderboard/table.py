@@ -36,9 +36,12 @@ def read_records(folders: list[Path]) -> list[dict]:
 
 
 def _without_seed(section: dict) -> dict:
-    """A config section without its seed: a seed never splits a row (the bench ties the
-    generator's seed to the job's, generator.seed=${seed}, so that one neither)."""
-    return {k: v for k, v in section.items() if k != "seed"}
+    """A config section without its seeds, at any depth (IMLE's `clustering.seed`): a seed never
+    splits a row (the bench ties the generator's seed to the job's, generator.seed=${seed}, so
+    that one neither)."""
+    return {
+        k: _without_seed(v) if isinstance(v, dict) else v for k, v in section.items() if k != "seed"
+    }
 
 
 def _dotted(section: dict, prefix: str) -> dict:
@@ -52,12 +55,13 @@ def _dotted(section: dict, prefix: str) -> dict:
 
 
 def _settings(record: dict) -> dict:
-    """The method's settings without its seed, and the metrics protocol's as `metrics.…` keys
-    (less those that do not change a value): a job scored under another protocol (say
-    `metrics.directions.rca_steps=12000`) is another row, never averaged into this one."""
+    """The method's settings without their seeds, as dotted keys (`clustering.layer`), and the
+    metrics protocol's as `metrics.…` keys (less those that do not change a value): a job scored
+    under another protocol (say `metrics.directions.rca_steps=12000`) is another row, never
+    averaged into this one."""
     protocol = _dotted(record["config"].get("metrics", {}), "metrics.")
     return {
-        **_without_seed(record["config"]["method"]),
+        **_dotted(_without_seed(record["config"]["method"]), ""),
         **{k: v for k, v in protocol.items() if k not in _METRICS_KEYS_NOT_IN_ROW},
     }
 
