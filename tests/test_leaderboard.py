@@ -87,38 +87,23 @@ def write_job(
 
 def test_rows_average_over_seeds_mark_the_best_and_list_failed_jobs(tmp_path, capsys):
     sweep = tmp_path / "sweep"
-    write_job(
-        sweep,
-        "0",
-        "mic_gan",
-        0,
-        {"fid": 50.0, "purity": 0.6},
-        seconds={"fit": 90.0, "evaluate": 30.0, "total": 120.0},
-    )
-    write_job(
-        sweep,
-        "1",
-        "mic_gan",
-        1,
-        {"fid": 54.0, "purity": 0.7},
-        seconds={"generator": 300.0, "fit": 60.0, "total": 366.0},
-    )
-    write_job(
-        sweep,
-        "2",
-        "pixel_kmeans",
-        0,
-        {"fid": 30.0, "purity": 0.5},
-        quality={"fid": 20.0, "recall": 0.5},
-    )
-    write_job(
-        sweep,
-        "3",
-        "pixel_kmeans",
-        1,
-        {"fid": 40.0, "purity": 0.5},
-        quality={"fid": 30.0, "recall": 0.7},
-    )
+    times = [
+        {"fit": 90.0, "evaluate": 30.0, "total": 120.0},
+        {"generator": 300.0, "fit": 60.0, "total": 366.0},
+    ]
+    for seed, fid, purity in ((0, 50.0, 0.6), (1, 54.0, 0.7)):
+        write_job(
+            sweep, str(seed), "mic_gan", seed, {"fid": fid, "purity": purity}, seconds=times[seed]
+        )
+    for seed, fid, steered_fid, recall in ((0, 30.0, 20.0, 0.5), (1, 40.0, 30.0, 0.7)):
+        write_job(
+            sweep,
+            str(2 + seed),
+            "pixel_kmeans",
+            seed,
+            {"fid": fid, "purity": 0.5},
+            quality={"fid": steered_fid, "recall": recall},
+        )
     write_job(sweep, "4", "mic_gan", 2, {}, status="failed", seconds={"total": 600.0})
     write_job(sweep, "5", "mic_gan", 0, {"fid": 70.0, "purity": 0.2}, min_members_per_dim=10)
     main([str(sweep), "--out", str(tmp_path / "out")])
