@@ -190,19 +190,33 @@ def register_family(
     return register
 
 
+def _needs_of(name: str) -> set[str]:
+    """Every family whose results `name` reads, directly or through another."""
+    found, todo = set(), list(FAMILIES[name].needs)
+    while todo:
+        need = todo.pop()
+        if need not in found:
+            found.add(need)
+            todo.extend(FAMILIES[need].needs if need in FAMILIES else ())
+    return found
+
+
 def run_order(names: set[str]) -> list[str]:
-    """`names` with each family after the families it needs, ties broken by name: the order
-    follows the declared needs, never the order in which modules happened to be imported."""
-    missing = sorted({need for name in names for need in FAMILIES[name].needs} - set(FAMILIES))
+    """`names` with each family after the families it needs; among those free to run, first
+    the ones more registered families read (fidelity, which clusters read), then by name: the
+    order follows the declared needs, never the order in which modules were imported."""
+    missing = sorted(set().union(*map(_needs_of, names)) - set(FAMILIES)) if names else []
     if missing:
         raise KeyError(f"metric families need {missing}, which are not registered")
+    readers = {n: sum(n in _needs_of(other) for other in FAMILIES) for n in names}
     order, left = [], set(names)
     while left:
-        ready = sorted(n for n in left if not set(FAMILIES[n].needs) & left)
+        ready = [n for n in left if not set(FAMILIES[n].needs) & left]
         if not ready:
             raise ValueError(f"metric families {sorted(left)} need each other in a cycle")
-        order.append(ready[0])
-        left.remove(ready[0])
+        first = min(ready, key=lambda n: (-readers[n], n))
+        order.append(first)
+        left.remove(first)
     return order
 
 

@@ -264,7 +264,8 @@ def test_a_new_family_is_a_registration_and_its_settings_node(digits, cache, mon
     settings = OmegaConf.create({**OmegaConf.to_container(SETTINGS), "doubling": {"factor": 3}})
     out = evaluate(Unconditional(DCGANGenerator(width=4)), digits, settings, cache, "cpu")
     m = out["metrics"]
-    # each family after those it needs, ties by name: not the order modules were imported in
+    # each family after those it needs, then those others read first, then by name: not the
+    # order the modules were imported in
     assert [f["family"] for f in out["families"]] == ["fidelity", "doubling", "path_length"]
     assert m["fid_doubled"]["family"] == "doubling" and m["fid_doubled"]["better"] == "higher"
     assert (m["fid"]["better"], m["ppl_standard"]["ranked_within"]) == ("lower", "generator")
@@ -288,7 +289,7 @@ def test_direction_family_records_every_metric_at_calibrated_scales(digits, cach
     control = LinearDirections(generator, random_orthonormal(16, 3, seed=0), "z")
     out = evaluate(control, digits, SETTINGS, cache, "cpu")
     m = out["metrics"]
-    assert [f["family"] for f in out["families"]] == ["directions", "fidelity", "path_length"]
+    assert [f["family"] for f in out["families"]] == ["fidelity", "directions", "path_length"]
     scale = m["edit_scale"]
     assert len(scale["per_direction"]) == 3 and scale["tau"] > 0
     for k, change in enumerate(scale["changes"]):  # the bisection's own check, per direction
