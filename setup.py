@@ -1,23 +1,19 @@
-"""The top-level folders install under one namespace (docs/DESIGN.md, "Layout"): each is a
-subpackage of `ganctrl`, and every package found below it installs too, so a new method family
-is a folder with an `__init__.py` and nothing to list here. Everything else is pyproject.toml."""
+"""The top-level folders install under one namespace (docs/DESIGN.md, "Layout"): `data/` is
+`ganctrl.data`, and so on. In the checkout, ganctrl/ holds a link to each of them, so every
+package is found below ganctrl/ (a new method family is a folder with an `__init__.py` and
+nothing to list here), while `package_dir` builds each from its own folder. Everything else is
+pyproject.toml."""
 
 from setuptools import find_packages, setup
 
-ROOTS = {
-    "ganctrl": "ganctrl",
-    "ganctrl.conf": "conf",
-    "ganctrl.data": "data",
-    "ganctrl.methods": "methods",
-    "ganctrl.metrics": "metrics",
-    "ganctrl.benchmarks": "benchmarks",
-}
-
 setup(
-    package_dir=ROOTS,
-    packages=[
-        f"{name}.{below}" if below else name
-        for name, folder in ROOTS.items()
-        for below in ["", *find_packages(folder)]
-    ],
+    package_dir={
+        "ganctrl": "ganctrl",
+        "ganctrl.conf": "conf",
+        "ganctrl.data": "data",
+        "ganctrl.methods": "methods",
+        "ganctrl.metrics": "metrics",
+        "ganctrl.benchmarks": "benchmarks",
+    },
+    packages=["ganctrl", *(f"ganctrl.{below}" for below in find_packages("ganctrl"))],
 )

@@ -1,5 +1,6 @@
 """docs/DESIGN.md, "Who may import whom" and "Layout": the import-linter contracts in
-pyproject.toml hold on the package as a wheel installs it, and a planted violation breaks them."""
+pyproject.toml hold on the checkout (`lint-imports`, through ganctrl/'s links to the top
+folders), a planted violation breaks them, and a built wheel carries every package."""
 
 import importlib.util
 import shutil
@@ -15,15 +16,32 @@ SOURCES = ["ganctrl", "conf", "data", "methods", "metrics", "benchmarks"]
 LINT = str(Path(sys.executable).with_name("lint-imports"))
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """The package as `pip install .` lays it out (one `ganctrl` tree), with the contracts."""
-    scratch = tmp_path_factory.mktemp("wheel")
-    source = scratch / "source"
+def copy_sources(target: Path) -> Path:
+    """The package folders and the build files, ganctrl/'s links kept as links."""
     for name in SOURCES:
-        shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(ROOT / name, target / name, symlinks=True, ignore=ignore)
     for name in ("setup.py", "pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
+        shutil.copy(ROOT / name, target / name)
+    return target
+
+
+def lint(tree: Path) -> subprocess.CompletedProcess:
+    """`lint-imports` run in `tree`, as a developer runs it in the checkout (it puts the working
+    directory first on the path, so `ganctrl` is tree/ganctrl)."""
+    return subprocess.run(
+        [LINT, "--no-cache"],
+        cwd=tree,
+        env={"PATH": "", "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_every_package_folder_ships_in_the_wheel(tmp_path):
+    """setup.py finds packages by folder: a new method family needs no list edited."""
+    source = copy_sources(tmp_path / "source")
     subprocess.run(
         [
             sys.executable,
@@ -35,42 +53,24 @@ def installed(tmp_path_factory) -> Path:
             "--no-build-isolation",
             str(source),
             "-w",
-            str(scratch / "dist"),
+            str(tmp_path / "dist"),
         ],
         check=True,
         capture_output=True,
         timeout=300,
         cwd=source,
     )
-    site = scratch / "site"
-    with zipfile.ZipFile(next((scratch / "dist").glob("*.whl"))) as wheel:
-        wheel.extractall(site)
-    shutil.copy(ROOT / "pyproject.toml", site / "pyproject.toml")
-    return site
-
-
-def lint(site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [LINT, "--no-cache"],
-        cwd=site,
-        env={"PYTHONPATH": str(site), "PATH": "", "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_every_package_folder_ships_in_the_wheel(installed):
-    """setup.py finds packages by folder: a new method family needs no list edited."""
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("*.whl"))) as wheel:
+        shipped = set(wheel.namelist())
     names = ["ganctrl"] + [f"ganctrl.{folder}" for folder in SOURCES[1:]]
     for name, folder in zip(names, SOURCES, strict=True):
         for init in (ROOT / folder).rglob("__init__.py"):
             below = init.parent.relative_to(ROOT / folder).parts
-            assert (installed / Path(*name.split("."), *below) / "__init__.py").exists(), init
+            assert "/".join([*name.split("."), *below, "__init__.py"]) in shipped, init
 
 
-def test_the_layer_contracts_hold(installed):
-    run = lint(installed)
+def test_the_layer_contracts_hold_on_the_checkout():
+    run = lint(ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "5 kept, 0 broken" in run.stdout
 
@@ -102,12 +102,11 @@ def test_the_layer_contracts_hold(installed):
         ("ganctrl/cache.py", "import ganctrl.metrics.features", "the shared tools import no"),
     ],
 )
-def test_a_planted_violation_breaks_its_contract(installed, tmp_path, module, planted, contract):
-    site = tmp_path / "site"
-    shutil.copytree(installed, site)
-    target = site / "ganctrl" / module.replace("ganctrl/", "", 1)
+def test_a_planted_violation_breaks_its_contract(tmp_path, module, planted, contract):
+    tree = copy_sources(tmp_path)
+    target = tree / module
     target.write_text(target.read_text() + f"\n{planted}\n")
-    run = lint(site)
+    run = lint(tree)
     assert run.returncode == 1
     broken = [line for line in run.stdout.splitlines() if " BROKEN" in line]
     assert any(line.startswith(contract) for line in broken), run.stdout
@@ -121,4 +120,5 @@ def test_top_level_folders_are_not_importable_on_their_own(tmp_path):
         "assert not bare, bare\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, timeout=60)
-    assert Path(importlib.util.find_spec("ganctrl.conf").origin) == ROOT / "conf" / "__init__.py"
+    conf = Path(importlib.util.find_spec("ganctrl.conf").origin).resolve()
+    assert conf == ROOT / "conf" / "__init__.py"
