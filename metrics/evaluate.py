@@ -205,7 +205,7 @@ def run_order(names: set[str]) -> list[str]:
     """`names` with each family after the families it needs; among those free to run, first
     the ones more registered families read (fidelity, which clusters read), then by name: the
     order follows the declared needs, never the order in which modules were imported."""
-    missing = sorted(set().union(*map(_needs_of, names)) - set(FAMILIES)) if names else []
+    missing = sorted({need for name in names for need in _needs_of(name)} - set(FAMILIES))
     if missing:
         raise KeyError(f"metric families need {missing}, which are not registered")
     readers = {n: sum(n in _needs_of(other) for other in FAMILIES) for n in names}

@@ -10,6 +10,7 @@ with a message naming the file.
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -119,9 +120,15 @@ def _expect(value: Any, kind: type, where: str) -> None:
         raise SchemaError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
 
 
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    """A TypedDict's fields and their types, resolved once (a record has a Metric per value)."""
+    return typing.get_type_hints(kind)
+
+
 def _check_fields(value: Any, kind: type, where: str) -> None:
     _expect(value, dict, where)
-    hints = typing.get_type_hints(kind)
+    hints = _hints(kind)
     missing = sorted(kind.__required_keys__ - set(value))
     if missing:
         raise SchemaError(f"{where}: missing {missing}")

@@ -65,14 +65,13 @@ def main(argv: list[str] | None = None) -> None:
     write_text(jobs.to_csv(index=False), args.out / "jobs.csv")
     provenance = Provenance(*code_provenance(jobs), networks(jobs))
     families = family_order(records)
-    write_text(markdown(summary, families, failures, provenance), args.out / "leaderboard.md")
+    ranked = summary.assign(best=best_rows(summary))  # one ranking for the .md and the .html
+    reading = note(summary)
+    write_text(
+        markdown(ranked, families, reading, failures, provenance), args.out / "leaderboard.md"
+    )
     page = leaderboard_html.render(
-        summary.assign(best=best_rows(summary)),
-        failures,
-        row_pictures(records),
-        families,
-        note(summary),
-        provenance,
+        ranked, failures, row_pictures(records), families, reading, provenance
     )
     write_text(page, args.out / "leaderboard.html")
     if args.wandb_project:

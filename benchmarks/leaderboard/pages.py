@@ -12,7 +12,7 @@ from ganctrl import atomic
 from ganctrl.benchmarks.job.records import REAL_IMAGES
 from ganctrl.benchmarks.leaderboard import html as leaderboard_html
 from ganctrl.benchmarks.leaderboard.provenance import Provenance
-from ganctrl.benchmarks.leaderboard.table import best_rows, row_labels
+from ganctrl.benchmarks.leaderboard.table import row_labels
 
 
 def note(summary: pd.DataFrame) -> str:
@@ -66,10 +66,14 @@ def _cell(mean: float, std: float, best: bool) -> str:
 
 
 def markdown(
-    summary: pd.DataFrame, families: list[str], failures: pd.DataFrame, provenance: Provenance
+    summary: pd.DataFrame,
+    families: list[str],
+    reading: str,
+    failures: pd.DataFrame,
+    provenance: Provenance,
 ) -> str:
-    summary = summary.assign(best=best_rows(summary))
-    out = ["# Leaderboard", "", note(summary), ""]
+    """`summary` carries a `best` column (table.best_rows); `reading` is `note(summary)`."""
+    out = ["# Leaderboard", "", reading, ""]
     for data, by_data in summary.groupby("data"):
         for family in families:
             part = by_data[by_data["family"] == family]
